@@ -1,0 +1,62 @@
+# The two commands that matter: `make run` and `make test`. Everything installs itself into .venv.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-fast lint format system-deps lock clean
+
+help:
+	@echo "make run        install (if needed) and run the main job on embedded defaults"
+	@echo "make test       install (if needed) and run the whole test suite"
+	@echo "make test-fast  unit tests only"
+	@echo "make lint       ruff check, ruff format --check, mypy src"
+	@echo "make format     ruff format + autofix"
+	@echo "make lock       re-resolve requirements.lock from pyproject.toml"
+
+$(STAMP): pyproject.toml requirements.lock scripts/find-python
+	@test -x $(BIN)/python || "$$(scripts/find-python)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Tools the integration tests drive for real (Caddy as the reverse proxy). Installed when missing and
+# apt is usable; the tests that need them say so clearly when they are absent.
+system-deps:
+	@if ! command -v caddy >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null \
+		&& systemctl disable --now caddy >/dev/null 2>&1 || true; \
+	fi
+
+run: install
+	$(BIN)/alphapulse run
+
+test: install system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock:
+	rm -rf .lock-venv
+	"$$(scripts/find-python)" -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet ".[dev]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -viE '^(alphapulse|-e )' | sort -f > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .alphapulse .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""The one settings object.
+
+Every configurable value of AlphaPulse is read here and nowhere else: environment variables with the
+``ALPHAPULSE_`` prefix, then a ``.env`` file, then the embedded defaults under ``./.alphapulse/``. The
+defaults make ``make run`` work on a fresh machine with nothing but SQLite and local files; production
+overrides the URLs (``ALPHAPULSE_DATABASE_URL=postgresql+psycopg://...``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; derived paths default to places under ``home``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ALPHAPULSE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    home: Path = Field(default=Path(".alphapulse"), description="Root of all embedded local state.")
+    database_url: str = Field(default="", description="SQLAlchemy URL of the application store.")
+    mlflow_tracking_uri: str = Field(default="", description="MLflow tracking URI (sqlite:/// or http://).")
+    mlflow_artifact_root: Path | None = Field(default=None, description="Where MLflow stores artifacts.")
+    bentoml_home: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ALPHAPULSE_BENTOML_HOME", "BENTOML_HOME"),
+        description="BentoML model/bento store; the user's BENTOML_HOME wins over the embedded default.",
+    )
+    data_dir: Path | None = Field(default=None, description="Reports, feature Parquet files, exports.")
+    log_level: str = Field(default="INFO")
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        home = self.home
+        if not self.database_url:
+            self.database_url = f"sqlite:///{home / 'alphapulse.db'}"
+        if not self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = f"sqlite:///{home / 'mlflow.db'}"
+        if self.mlflow_artifact_root is None:
+            self.mlflow_artifact_root = home / "mlartifacts"
+        if self.bentoml_home is None:
+            self.bentoml_home = home / "bentoml"
+        if self.data_dir is None:
+            self.data_dir = home / "data"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ensure_dirs(self) -> None:
+        """Create the local directories the embedded defaults point into."""
+        for path in (self.home, self.mlflow_artifact_root, self.bentoml_home, self.data_dir):
+            if path is not None:
+                path.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the env."""
+    return Settings()

@@ -1,0 +1,116 @@
+"""The application's tables. Natural keys are primary keys, so upserts are idempotent by construction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from alphapulse.store.types import ExactDecimal, UTCDateTime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _money(*, nullable: bool = False) -> Decimal:
+    return Field(sa_column=Column(ExactDecimal(), nullable=nullable))  # type: ignore[no-any-return]
+
+
+class Candle(SQLModel, table=True):
+    """One closed OHLCV bar of one instrument on one exchange and timeframe."""
+
+    __tablename__ = "candles"
+
+    exchange: str = Field(sa_column=Column(String(32), primary_key=True))
+    symbol: str = Field(sa_column=Column(String(32), primary_key=True))
+    timeframe: str = Field(sa_column=Column(String(8), primary_key=True))
+    open_time: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    open: Decimal = _money()
+    high: Decimal = _money()
+    low: Decimal = _money()
+    close: Decimal = _money()
+    volume: Decimal = _money()
+    ingested_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class NewsItem(SQLModel, table=True):
+    """A headline; ``id`` hashes its guid, else its canonical URL, so re-ingesting is a no-op."""
+
+    __tablename__ = "news_items"
+    __table_args__ = (Index("ix_news_items_published_at", "published_at"),)
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    source: str = Field(sa_column=Column(String(128), nullable=False))
+    guid: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    published_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ingested_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class QualityFinding(SQLModel, table=True):
+    """One data-quality finding, with the offending row kept verbatim so nothing is lost."""
+
+    __tablename__ = "quality_findings"
+    __table_args__ = (Index("ix_quality_findings_dataset_check", "dataset", "check_name"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    run_id: str = Field(sa_column=Column(String(64), nullable=False))
+    dataset: str = Field(sa_column=Column(String(32), nullable=False))
+    check_name: str = Field(sa_column=Column(String(64), nullable=False))
+    severity: str = Field(sa_column=Column(String(16), nullable=False))
+    quarantined: bool = Field(default=False)
+    row_key: str = Field(sa_column=Column(Text, nullable=False))
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    row_json: str = Field(sa_column=Column(Text, nullable=False))
+    found_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class FeatureSetRecord(SQLModel, table=True):
+    """A materialized, versioned feature set; the version hashes every config that shaped it."""
+
+    __tablename__ = "feature_sets"
+
+    version: str = Field(sa_column=Column(String(64), primary_key=True))
+    symbol: str = Field(sa_column=Column(String(32), primary_key=True))
+    timeframe: str = Field(sa_column=Column(String(8), primary_key=True))
+    config_json: str = Field(sa_column=Column(Text, nullable=False))
+    library_version: str = Field(sa_column=Column(String(32), nullable=False))
+    rows: int
+    columns: int
+    first_bar: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_bar: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PredictionLog(SQLModel, table=True):
+    """Every answer the service gave, with enough context to score it once the outcome is known."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_symbol_as_of", "symbol", "timeframe", "as_of"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    request_id: str = Field(sa_column=Column(String(64), nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    symbol: str = Field(sa_column=Column(String(32), nullable=False))
+    timeframe: str = Field(sa_column=Column(String(8), nullable=False))
+    as_of: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    window_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    window_end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    direction: str = Field(sa_column=Column(String(8), nullable=False))
+    probability_up: float
+    expected_return: float | None = None
+    reference_price: Decimal = _money()
+    model_name: str = Field(sa_column=Column(String(128), nullable=False))
+    model_version: str = Field(sa_column=Column(String(32), nullable=False))
+    feature_set: str = Field(sa_column=Column(String(64), nullable=False))
+    latency_ms: float
+    created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+metadata = SQLModel.metadata
