@@ -35,6 +35,10 @@ class Settings(BaseSettings):
         description="BentoML model/bento store; the user's BENTOML_HOME wins over the embedded default.",
     )
     data_dir: Path | None = Field(default=None, description="Reports, feature Parquet files, exports.")
+    bundled_data_dir: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "data",
+        description="The shipped default dataset (repository's data/); set it when installed from a wheel.",
+    )
     log_level: str = Field(default="INFO")
 
     @model_validator(mode="after")
