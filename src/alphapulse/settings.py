@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parents[2] / "data",
         description="The shipped default dataset (repository's data/); set it when installed from a wheel.",
     )
+    exchange_api_base: str | None = Field(
+        default=None,
+        description="Re-point the exchange's REST URLs (a proxy, a mirror, or a replay server).",
+    )
     log_level: str = Field(default="INFO")
 
     @model_validator(mode="after")

@@ -24,3 +24,44 @@ def test_db_upgrade_creates_the_schema(isolated_home: Path) -> None:
     assert current_revision(make_engine()) == head_revision()
     current = runner.invoke(app, ["db", "current"])
     assert f"database: {head_revision()}" in current.output
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_ingest_csv_then_quality_report() -> None:
+    csv_path = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+    result = runner.invoke(app, ["ingest", "candles", "--csv", str(csv_path), "--symbol", "BTC/USDT"])
+    assert result.exit_code == 0, result.output
+    assert "43,780" in result.output
+    report = runner.invoke(app, ["quality", "report", "--details"])
+    assert report.exit_code == 0
+    assert "gap" in report.output
+    assert "10 finding(s)" in report.output
+    assert "4 missing bar(s)" in report.output
+
+
+def test_ingest_unknown_csv_form_fails_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = runner.invoke(app, ["ingest", "candles", "--csv", str(bad)])
+    assert result.exit_code == 1
+    assert "accepted forms" in result.output
+
+
+def test_ingest_news_good_and_malformed(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.rss"
+    broken.write_text("<rss><channel><item><title>x")
+    feed = REPO / "tests/fixtures/rss/decrypt.rss"
+    result = runner.invoke(app, ["ingest", "news", "--feed", str(feed), "--feed", str(broken)])
+    assert result.exit_code == 1
+    assert "not a well-formed" in result.output
+    assert "58" in result.output
+
+
+def test_run_ingests_the_bundled_dataset_idempotently() -> None:
+    first = runner.invoke(app, ["run"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["run"])
+    assert second.exit_code == 0, second.output
+    assert "43,780" in second.output

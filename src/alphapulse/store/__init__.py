@@ -3,16 +3,27 @@
 from alphapulse.store.engine import make_engine
 from alphapulse.store.migrate import current_revision, ensure_schema, head_revision, upgrade
 from alphapulse.store.tables import (
+    CANDLES,
+    FEATURE_SETS,
+    NEWS_ITEMS,
+    PREDICTIONS,
+    QUALITY_FINDINGS,
     Candle,
     FeatureSetRecord,
     NewsItem,
     PredictionLog,
     QualityFinding,
     metadata,
+    table_of,
 )
 from alphapulse.store.upsert import UpsertResult, upsert
 
 __all__ = [
+    "CANDLES",
+    "FEATURE_SETS",
+    "NEWS_ITEMS",
+    "PREDICTIONS",
+    "QUALITY_FINDINGS",
     "Candle",
     "FeatureSetRecord",
     "NewsItem",
@@ -24,6 +35,7 @@ __all__ = [
     "head_revision",
     "make_engine",
     "metadata",
+    "table_of",
     "upgrade",
     "upsert",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Integer, String, Text
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 from sqlmodel import Field, SQLModel
 
 from alphapulse.store.types import ExactDecimal, UTCDateTime
@@ -53,21 +53,25 @@ class NewsItem(SQLModel, table=True):
 
 
 class QualityFinding(SQLModel, table=True):
-    """One data-quality finding, with the offending row kept verbatim so nothing is lost."""
+    """One data-quality finding, with the offending row kept verbatim so nothing is lost.
+
+    ``id`` hashes dataset, check and row key, so seeing the same problem again updates the finding
+    (and its ``run_id``) instead of piling up copies.
+    """
 
     __tablename__ = "quality_findings"
     __table_args__ = (Index("ix_quality_findings_dataset_check", "dataset", "check_name"),)
 
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
     run_id: str = Field(sa_column=Column(String(64), nullable=False))
-    dataset: str = Field(sa_column=Column(String(32), nullable=False))
+    dataset: str = Field(sa_column=Column(String(64), nullable=False))
     check_name: str = Field(sa_column=Column(String(64), nullable=False))
     severity: str = Field(sa_column=Column(String(16), nullable=False))
     quarantined: bool = Field(default=False)
     row_key: str = Field(sa_column=Column(Text, nullable=False))
     detail: str = Field(sa_column=Column(Text, nullable=False))
     row_json: str = Field(sa_column=Column(Text, nullable=False))
-    found_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+    ingested_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class FeatureSetRecord(SQLModel, table=True):
@@ -114,3 +118,17 @@ class PredictionLog(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model (SQLModel leaves ``__table__`` untyped)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+CANDLES = table_of(Candle)
+NEWS_ITEMS = table_of(NewsItem)
+QUALITY_FINDINGS = table_of(QualityFinding)
+FEATURE_SETS = table_of(FeatureSetRecord)
+PREDICTIONS = table_of(PredictionLog)

@@ -46,16 +46,16 @@ def upgrade() -> None:
     op.create_index("ix_news_items_published_at", "news_items", ["published_at"])
     op.create_table(
         "quality_findings",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("run_id", sa.String(64), nullable=False),
-        sa.Column("dataset", sa.String(32), nullable=False),
+        sa.Column("dataset", sa.String(64), nullable=False),
         sa.Column("check_name", sa.String(64), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("quarantined", sa.Boolean(), nullable=False),
         sa.Column("row_key", sa.Text(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("row_json", sa.Text(), nullable=False),
-        sa.Column("found_at", UTCDateTime(), nullable=False),
+        sa.Column("ingested_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_quality_findings_dataset_check", "quality_findings", ["dataset", "check_name"])
     op.create_table(

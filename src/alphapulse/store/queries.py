@@ -1,0 +1,83 @@
+"""Reads out of the store in the shapes the pipeline consumes (money stays Decimal)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from alphapulse.store.tables import CANDLES, NEWS_ITEMS
+
+CANDLE_COLUMNS = ["open_time", "open", "high", "low", "close", "volume"]
+NEWS_COLUMNS = ["published_at", "title", "summary", "source"]
+
+
+def latest_candle(engine: Engine, exchange: str, symbol: str, timeframe: str) -> dict[str, Any] | None:
+    table = CANDLES
+    query = (
+        select(table)
+        .where(table.c.exchange == exchange, table.c.symbol == symbol, table.c.timeframe == timeframe)
+        .order_by(table.c.open_time.desc())
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return dict(row._mapping) if row else None
+
+
+def count_candles(engine: Engine, exchange: str | None = None, symbol: str | None = None) -> int:
+    table = CANDLES
+    query = select(func.count()).select_from(table)
+    if exchange:
+        query = query.where(table.c.exchange == exchange)
+    if symbol:
+        query = query.where(table.c.symbol == symbol)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def count_news(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(NEWS_ITEMS)).scalar_one())
+
+
+def load_candles(
+    engine: Engine,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """Candles ascending by ``open_time`` (UTC), prices as ``Decimal`` objects."""
+    table = CANDLES
+    query = select(*(table.c[c] for c in CANDLE_COLUMNS)).where(
+        table.c.exchange == exchange, table.c.symbol == symbol, table.c.timeframe == timeframe
+    )
+    if start is not None:
+        query = query.where(table.c.open_time >= start)
+    if end is not None:
+        query = query.where(table.c.open_time < end)
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(table.c.open_time)).all()
+    frame = pd.DataFrame(rows, columns=CANDLE_COLUMNS)
+    frame["open_time"] = pd.to_datetime(frame["open_time"], utc=True)
+    return frame
+
+
+def load_news(engine: Engine, *, start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
+    """Headlines ascending by ``published_at`` (UTC); ``end`` is inclusive so a bar sees news at its close."""
+    table = NEWS_ITEMS
+    query = select(*(table.c[c] for c in NEWS_COLUMNS))
+    if start is not None:
+        query = query.where(table.c.published_at >= start)
+    if end is not None:
+        query = query.where(table.c.published_at <= end)
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(table.c.published_at, table.c.id)).all()
+    frame = pd.DataFrame(rows, columns=NEWS_COLUMNS)
+    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
+    return frame

@@ -1,0 +1,30 @@
+"""Bar timeframes ("1m", "1h", "4h", "1d", "1w"): the one parser every layer uses."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PATTERN = re.compile(r"^([1-9][0-9]*)([smhdw])$")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timeframe_seconds(timeframe: str) -> int:
+    match = _PATTERN.match(timeframe)
+    if match is None:
+        raise ValueError(f"timeframe: {timeframe!r} is not of the form <n><s|m|h|d|w>, e.g. '1h'")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    return timedelta(seconds=timeframe_seconds(timeframe))
+
+
+def on_grid(moment: datetime, timeframe: str) -> bool:
+    """Whether ``moment`` is a bar boundary (weeks are Monday-aligned as exchanges do, not epoch-aligned)."""
+    seconds = timeframe_seconds(timeframe)
+    offset = int((moment - EPOCH).total_seconds())
+    if timeframe.endswith("w"):
+        offset -= 4 * 86400  # 1970-01-01 was a Thursday; exchanges start weeks on Monday
+    return offset % seconds == 0 and moment.microsecond == 0
