@@ -27,8 +27,8 @@ install: $(STAMP)
 # Tools the integration tests drive for real (Caddy as the reverse proxy). Installed when missing and
 # apt is usable; the tests that need them say so clearly when they are absent.
 system-deps:
-	@if ! command -v caddy >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null \
+	@if ! { command -v caddy && command -v docker-compose; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy docker-compose >/dev/null \
 		&& systemctl disable --now caddy >/dev/null 2>&1 || true; \
 	fi
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from alphapulse import __version__
 from alphapulse.console import console, err_console, progress
+from alphapulse.features import build_feature_set, load_config
 from alphapulse.ingest import IngestReport, ingest_bundled, ingest_csv, ingest_exchange, ingest_feed
 from alphapulse.quality import stored_findings
 from alphapulse.settings import get_settings
@@ -19,15 +20,17 @@ from alphapulse.sources.csv_candles import CandleCsvError, CsvSource
 from alphapulse.sources.exchange import ExchangeSourceError, FetchPlan, make_exchange
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
-from alphapulse.store.queries import count_candles, count_news
+from alphapulse.store.queries import count_candles, count_news, load_candles, load_news, stored_symbols
 
 app = typer.Typer(help="AlphaPulse: crypto trading signals from candles and news.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Bring candles and news into the store.", no_args_is_help=True)
 quality_app = typer.Typer(help="Data-quality findings and quarantine.", no_args_is_help=True)
+features_app = typer.Typer(help="Versioned feature sets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(quality_app, name="quality")
+app.add_typer(features_app, name="features")
 
 
 @app.callback()
@@ -162,6 +165,50 @@ def quality_report(
         for f in findings:
             listing.add_row(f.dataset, f.check_name, f.row_key, f.detail)
         console.print(listing)
+
+
+@features_app.command("build")
+def features_build(
+    exchange: Annotated[str, typer.Option(help="Exchange the candles came from")] = "binance",
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: every stored one")] = None,
+    timeframe: Annotated[str, typer.Option(help="Bar timeframe")] = "1h",
+    config: Annotated[
+        Path | None, typer.Option(help="Feature config YAML (default: the shipped one)")
+    ] = None,
+) -> None:
+    """Build, version and materialize the feature set; prints rows, columns, warm-up and version."""
+    settings = get_settings()
+    settings.ensure_dirs()
+    engine = ensure_schema()
+    feature_config = load_config(config).model_copy(update={"timeframe": timeframe})
+    symbols = symbol or stored_symbols(engine, exchange, timeframe)
+    if not symbols:
+        err_console.print(
+            f"[red]error:[/] no {exchange} {timeframe} candles stored; run `alphapulse ingest` first"
+        )
+        raise typer.Exit(code=1)
+    table = Table(title="Feature sets")
+    for column in ("symbol", "version", "rows", "columns", "warm-up bars", "NaN rows", "trainable", "path"):
+        table.add_column(column, overflow="fold")
+    for name in symbols:
+        candles = load_candles(engine, exchange, name, timeframe)
+        if candles.empty:
+            err_console.print(f"[red]error:[/] symbol: no {exchange} {name} {timeframe} candles stored")
+            raise typer.Exit(code=1)
+        report = build_feature_set(
+            candles, load_news(engine), feature_config, symbol=name, engine=engine, data_dir=settings.data_dir
+        )
+        table.add_row(
+            name,
+            report.version,
+            f"{report.rows:,}",
+            str(report.columns),
+            str(report.warmup_bars),
+            f"{report.nan_rows:,}",
+            f"{report.trainable_rows:,}",
+            str(report.path),
+        )
+    console.print(table)
 
 
 @app.command()

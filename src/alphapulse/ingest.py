@@ -16,7 +16,7 @@ import ccxt
 from sqlalchemy import Engine, Table
 
 from alphapulse.quality import Validated, candle_dataset, record_findings, validate_candles, validate_news
-from alphapulse.settings import get_settings
+from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
 from alphapulse.sources.csv_candles import CsvSource, read_candle_csv
 from alphapulse.sources.exchange import FetchPlan, fetch_pages
 from alphapulse.sources.news import (
@@ -30,10 +30,6 @@ from alphapulse.sources.rows import CandleRow
 from alphapulse.store import CANDLES, NEWS_ITEMS, upsert
 from alphapulse.store.queries import latest_candle
 from alphapulse.timeframes import timeframe_delta
-
-BUNDLED_CANDLES = "ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
-BUNDLED_CANDLE_SOURCE = CsvSource(exchange="binance", symbol="BTC/USDT", timeframe="1h")
-BUNDLED_HEADLINES = "news/cryptonews_2021-10_2022-07.csv.gz"
 
 
 @dataclass(frozen=True)
@@ -158,8 +154,7 @@ def ingest_headlines(engine: Engine, path: Path, *, run_id: str | None = None) -
 def ingest_bundled(engine: Engine, *, run_id: str | None = None) -> list[IngestReport]:
     """The default dataset that ships with AlphaPulse: hourly BTC/USDT candles and dated headlines."""
     run = run_id or new_run_id()
-    root = get_settings().bundled_data_dir
     return [
-        ingest_csv(engine, root / BUNDLED_CANDLES, BUNDLED_CANDLE_SOURCE, run_id=run),
-        ingest_headlines(engine, root / BUNDLED_HEADLINES, run_id=run),
+        ingest_csv(engine, bundled_path(CANDLES_FILE), CANDLES_SOURCE, run_id=run),
+        ingest_headlines(engine, bundled_path(HEADLINES_FILE), run_id=run),
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,15 +26,27 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default=Path(".alphapulse"), description="Root of all embedded local state.")
-    database_url: str = Field(default="", description="SQLAlchemy URL of the application store.")
-    mlflow_tracking_uri: str = Field(default="", description="MLflow tracking URI (sqlite:/// or http://).")
-    mlflow_artifact_root: Path | None = Field(default=None, description="Where MLflow stores artifacts.")
-    bentoml_home: Path | None = Field(
-        default=None,
+    database_url: str = Field(
+        default_factory=lambda data: f"sqlite:///{data['home'] / 'alphapulse.db'}",
+        description="SQLAlchemy URL of the application store.",
+    )
+    mlflow_tracking_uri: str = Field(
+        default_factory=lambda data: f"sqlite:///{data['home'] / 'mlflow.db'}",
+        description="MLflow tracking URI (sqlite:/// or http://).",
+    )
+    mlflow_artifact_root: Path = Field(
+        default_factory=lambda data: data["home"] / "mlartifacts",
+        description="Where MLflow stores artifacts.",
+    )
+    bentoml_home: Path = Field(
+        default_factory=lambda data: data["home"] / "bentoml",
         validation_alias=AliasChoices("ALPHAPULSE_BENTOML_HOME", "BENTOML_HOME"),
         description="BentoML model/bento store; the user's BENTOML_HOME wins over the embedded default.",
     )
-    data_dir: Path | None = Field(default=None, description="Reports, feature Parquet files, exports.")
+    data_dir: Path = Field(
+        default_factory=lambda data: data["home"] / "data",
+        description="Reports, feature Parquet files, exports.",
+    )
     bundled_data_dir: Path = Field(
         default=Path(__file__).resolve().parents[2] / "data",
         description="The shipped default dataset (repository's data/); set it when installed from a wheel.",
@@ -45,21 +57,6 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
 
-    @model_validator(mode="after")
-    def _derive_paths(self) -> Settings:
-        home = self.home
-        if not self.database_url:
-            self.database_url = f"sqlite:///{home / 'alphapulse.db'}"
-        if not self.mlflow_tracking_uri:
-            self.mlflow_tracking_uri = f"sqlite:///{home / 'mlflow.db'}"
-        if self.mlflow_artifact_root is None:
-            self.mlflow_artifact_root = home / "mlartifacts"
-        if self.bentoml_home is None:
-            self.bentoml_home = home / "bentoml"
-        if self.data_dir is None:
-            self.data_dir = home / "data"
-        return self
-
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -67,8 +64,7 @@ class Settings(BaseSettings):
     def ensure_dirs(self) -> None:
         """Create the local directories the embedded defaults point into."""
         for path in (self.home, self.mlflow_artifact_root, self.bentoml_home, self.data_dir):
-            if path is not None:
-                path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(parents=True, exist_ok=True)
 
 
 @lru_cache(maxsize=1)

@@ -65,3 +65,19 @@ def test_run_ingests_the_bundled_dataset_idempotently() -> None:
     second = runner.invoke(app, ["run"])
     assert second.exit_code == 0, second.output
     assert "43,780" in second.output
+
+
+def test_features_build_prints_the_version_and_materializes(isolated_home: Path) -> None:
+    csv_path = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+    assert runner.invoke(app, ["ingest", "candles", "--csv", str(csv_path)]).exit_code == 0
+    result = runner.invoke(app, ["features", "build", "--symbol", "BTC/USDT"])
+    assert result.exit_code == 0, result.output
+    assert "43,780" in result.output
+    assert "402" in result.output  # warm-up bars of the shipped indicator set
+    assert list((isolated_home / "data" / "features").rglob("*.parquet"))
+
+
+def test_features_build_without_data_says_what_to_do() -> None:
+    result = runner.invoke(app, ["features", "build"])
+    assert result.exit_code == 1
+    assert "alphapulse ingest" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,17 @@ def count_candles(engine: Engine, exchange: str | None = None, symbol: str | Non
         return int(connection.execute(query).scalar_one())
 
 
+def stored_symbols(engine: Engine, exchange: str, timeframe: str) -> list[str]:
+    query = (
+        select(CANDLES.c.symbol)
+        .where(CANDLES.c.exchange == exchange, CANDLES.c.timeframe == timeframe)
+        .distinct()
+        .order_by(CANDLES.c.symbol)
+    )
+    with engine.connect() as connection:
+        return [str(name) for name in connection.execute(query).scalars()]
+
+
 def count_news(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(NEWS_ITEMS)).scalar_one())
@@ -63,9 +75,7 @@ def load_candles(
         query = query.where(table.c.open_time < end)
     with engine.connect() as connection:
         rows = connection.execute(query.order_by(table.c.open_time)).all()
-    frame = pd.DataFrame(rows, columns=CANDLE_COLUMNS)
-    frame["open_time"] = pd.to_datetime(frame["open_time"], utc=True)
-    return frame
+    return candles_frame([row._mapping for row in rows])
 
 
 def load_news(engine: Engine, *, start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
@@ -78,6 +88,17 @@ def load_news(engine: Engine, *, start: datetime | None = None, end: datetime | 
         query = query.where(table.c.published_at <= end)
     with engine.connect() as connection:
         rows = connection.execute(query.order_by(table.c.published_at, table.c.id)).all()
-    frame = pd.DataFrame(rows, columns=NEWS_COLUMNS)
+    return news_frame([row._mapping for row in rows])
+
+
+def candles_frame(rows: Sequence[Mapping[Any, Any]]) -> pd.DataFrame:
+    """The candle frame the feature builder takes, from stored rows or straight from a source."""
+    frame = pd.DataFrame([[row[c] for c in CANDLE_COLUMNS] for row in rows], columns=CANDLE_COLUMNS)
+    frame["open_time"] = pd.to_datetime(frame["open_time"], utc=True)
+    return frame
+
+
+def news_frame(rows: Sequence[Mapping[Any, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame([[row[c] for c in NEWS_COLUMNS] for row in rows], columns=NEWS_COLUMNS)
     frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
     return frame

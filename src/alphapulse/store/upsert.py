@@ -23,8 +23,11 @@ from sqlalchemy.dialects import sqlite
 from alphapulse.money import ensure_storable, to_decimal, to_text
 from alphapulse.store.types import ExactDecimal, UTCDateTime
 
-#: The column that records when a row was last written; it never counts as a change.
+#: When a row was last written (set on insert and update) and first written (insert only). Neither
+#: counts as a change, so re-sending identical rows stays a no-op.
 STAMP_COLUMN = "ingested_at"
+CREATED_COLUMN = "created_at"
+_STAMPS = (STAMP_COLUMN, CREATED_COLUMN)
 _STORABLE = r"-?[0-9]{1,20}(?:\.[0-9]{1,18})?"
 _STORABLE_TEXT = re.compile(_STORABLE)
 _STORABLE_COLUMN = re.compile(rf"(?:{_STORABLE}\n)*")
@@ -49,7 +52,7 @@ class UpsertResult:
 def upsert(engine: Engine, table: Table, rows: Iterable[Mapping[str, Any]]) -> UpsertResult:
     """Insert new rows, update changed ones, leave identical ones untouched; one transaction."""
     key = [column.name for column in table.primary_key.columns]
-    data_columns = [c.name for c in table.columns if c.name != STAMP_COLUMN]
+    data_columns = [c.name for c in table.columns if c.name not in _STAMPS]
     unique = _last_per_key(list(rows), key)
     if not unique:
         return UpsertResult(0, 0, 0)
@@ -77,11 +80,10 @@ def _upsert_generic(
     data_columns: list[str],
     rows: list[Mapping[str, Any]],
 ) -> tuple[int, int]:
-    stamp = datetime.now(UTC)
-    has_stamp = STAMP_COLUMN in table.c
-    payload = [
-        {**{c: row[c] for c in data_columns}, **({STAMP_COLUMN: stamp} if has_stamp else {})} for row in rows
-    ]
+    now = datetime.now(UTC)
+    stamps = {name: now for name in _STAMPS if name in table.c}
+    has_stamp = STAMP_COLUMN in stamps
+    payload = [{**{c: row[c] for c in data_columns}, **stamps} for row in rows]
     changing = [c for c in data_columns if c not in key]
     statement = sqlite.insert(table)
     excluded = statement.excluded
@@ -133,6 +135,7 @@ def _merge_statement(table: Table, key: list[str], data_columns: list[str]) -> s
     target = sql.Identifier(table.name)
     changing = [c for c in data_columns if c not in key]
     stamped = [STAMP_COLUMN] if STAMP_COLUMN in table.c else []
+    created = [CREATED_COLUMN] if CREATED_COLUMN in table.c else []
     return sql.SQL(
         "WITH written AS ("
         " INSERT INTO {target} ({inserted}) SELECT {selected} FROM {stage}"
@@ -142,9 +145,9 @@ def _merge_statement(table: Table, key: list[str], data_columns: list[str]) -> s
         " SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM written"
     ).format(
         target=target,
-        inserted=sql.SQL(", ").join(map(sql.Identifier, [*data_columns, *stamped])),
+        inserted=sql.SQL(", ").join(map(sql.Identifier, [*data_columns, *stamped, *created])),
         selected=sql.SQL(", ").join(
-            [*map(sql.Identifier, data_columns), *(sql.SQL("now()") for _ in stamped)]
+            [*map(sql.Identifier, data_columns), *(sql.SQL("now()") for _ in [*stamped, *created])]
         ),
         stage=sql.Identifier(f"_stage_{table.name}"),
         key=sql.SQL(", ").join(map(sql.Identifier, key)),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
 
-from alphapulse.store import Candle, NewsItem, upsert
+from alphapulse.store import FEATURE_SETS, Candle, NewsItem, upsert
 from tests.unit.store.test_types_and_roundtrip import T0, candle, read_all
 
 
@@ -70,3 +70,25 @@ def test_news_text_with_tabs_and_newlines_survives(engine: Engine) -> None:
     with engine.connect() as connection:
         title = connection.execute(select(NewsItem.__table__.c.title)).scalar_one()
     assert title == item["title"]
+
+
+def test_created_at_is_set_once_and_never_counts_as_a_change(engine: Engine) -> None:
+    record = {
+        "version": "v1",
+        "symbol": "BTC/USDT",
+        "timeframe": "1h",
+        "config_json": "{}",
+        "library_version": "0",
+        "rows": 1,
+        "columns": 1,
+        "first_bar": T0,
+        "last_bar": T0,
+        "path": "/x.parquet",
+    }
+    assert upsert(engine, FEATURE_SETS, [record]).inserted == 1
+    with engine.connect() as connection:
+        created = connection.execute(select(FEATURE_SETS.c.created_at)).scalar_one()
+    assert upsert(engine, FEATURE_SETS, [record]).unchanged == 1
+    assert upsert(engine, FEATURE_SETS, [{**record, "rows": 2}]).updated == 1
+    with engine.connect() as connection:
+        assert connection.execute(select(FEATURE_SETS.c.created_at)).scalar_one() == created
