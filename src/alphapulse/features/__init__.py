@@ -1,0 +1,28 @@
+"""Features: pandas-ta indicators, headline sentiment joined as of each bar's close, labels, versions."""
+
+from alphapulse.features.config import FeatureConfig, LabelConfig, SentimentConfig, load_config
+from alphapulse.features.materialize import feature_path, materialize
+from alphapulse.features.matrix import FeatureMatrix, build, build_online, trainable, warmup_bars
+from alphapulse.features.report import FeatureSetReport, build_feature_set
+from alphapulse.features.sentiment import HeadlineScorer, get_scorer, register_scorer
+from alphapulse.features.version import feature_set_version
+
+__all__ = [
+    "FeatureConfig",
+    "FeatureMatrix",
+    "FeatureSetReport",
+    "HeadlineScorer",
+    "LabelConfig",
+    "SentimentConfig",
+    "build",
+    "build_feature_set",
+    "build_online",
+    "feature_path",
+    "feature_set_version",
+    "get_scorer",
+    "load_config",
+    "materialize",
+    "register_scorer",
+    "trainable",
+    "warmup_bars",
+]

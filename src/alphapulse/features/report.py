@@ -1,0 +1,56 @@
+"""What ``alphapulse features build`` does and prints: build, materialize, summarize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from alphapulse.features.config import FeatureConfig
+from alphapulse.features.materialize import materialize
+from alphapulse.features.matrix import FeatureMatrix, build
+
+
+@dataclass(frozen=True)
+class FeatureSetReport:
+    symbol: str
+    version: str
+    rows: int
+    columns: int
+    warmup_bars: int
+    #: Rows whose features are not all defined: the warm-up in practice (should be <= ``warmup_bars``).
+    nan_rows: int
+    trainable_rows: int
+    path: Path
+
+
+def summarize(matrix: FeatureMatrix, symbol: str, path: Path) -> FeatureSetReport:
+    features = matrix.frame[list(matrix.feature_columns)]
+    known = matrix.frame["label_return"].notna()
+    return FeatureSetReport(
+        symbol=symbol,
+        version=matrix.version,
+        rows=len(features),
+        columns=len(matrix.feature_columns),
+        warmup_bars=matrix.warmup_bars,
+        nan_rows=int(features.isna().any(axis=1).sum()),
+        trainable_rows=int(known.iloc[matrix.warmup_bars :].sum()),
+        path=path,
+    )
+
+
+def build_feature_set(
+    candles: pd.DataFrame,
+    news: pd.DataFrame,
+    config: FeatureConfig,
+    *,
+    symbol: str,
+    engine: Engine,
+    data_dir: Path,
+) -> FeatureSetReport:
+    """Build the matrix for one symbol, materialize it under ``data_dir`` and the store, summarize it."""
+    matrix = build(candles, news, config)
+    record = materialize(matrix, engine, symbol, config.timeframe, data_dir)
+    return summarize(matrix, symbol, Path(record.path))
