@@ -12,15 +12,15 @@ from rich.table import Table
 
 from alphapulse import __version__
 from alphapulse.console import console, err_console, progress
-from alphapulse.features import build_feature_set, load_config
-from alphapulse.ingest import IngestReport, ingest_bundled, ingest_csv, ingest_exchange, ingest_feed
+from alphapulse.features import build_stored_feature_set, load_config
+from alphapulse.ingest import IngestReport, ingest_bundled, ingest_csv, ingest_feed, ingest_symbol
 from alphapulse.quality import stored_findings
 from alphapulse.settings import get_settings
 from alphapulse.sources.csv_candles import CandleCsvError, CsvSource
-from alphapulse.sources.exchange import ExchangeSourceError, FetchPlan, make_exchange
+from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
-from alphapulse.store.queries import count_candles, count_news, load_candles, load_news, stored_symbols
+from alphapulse.store.queries import count_candles, count_news, stored_symbols
 
 app = typer.Typer(help="AlphaPulse: crypto trading signals from candles and news.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -106,12 +106,16 @@ def ingest_candles(
                     engine, csv, CsvSource(exchange=exchange, symbol=symbol, timeframe=timeframe)
                 )
         else:
-            plan = FetchPlan(exchange=exchange, symbol=symbol, timeframe=timeframe, since=_parse_since(since))
-            client = make_exchange(exchange, api_base=settings.exchange_api_base)
+            start = _parse_since(since)
             with progress() as bar:
                 task = bar.add_task(f"{exchange} {symbol} {timeframe}", total=None)
-                report = ingest_exchange(
-                    engine, client, plan, on_page=lambda page: bar.advance(task, page.received)
+                report = ingest_symbol(
+                    engine,
+                    exchange,
+                    symbol,
+                    timeframe,
+                    start,
+                    on_page=lambda page: bar.advance(task, page.received),
                 )
     except (CandleCsvError, ExchangeSourceError, ValueError) as error:
         err_console.print(f"[red]error:[/] {error}")
@@ -191,13 +195,13 @@ def features_build(
     for column in ("symbol", "version", "rows", "columns", "warm-up bars", "NaN rows", "trainable", "path"):
         table.add_column(column, overflow="fold")
     for name in symbols:
-        candles = load_candles(engine, exchange, name, timeframe)
-        if candles.empty:
-            err_console.print(f"[red]error:[/] symbol: no {exchange} {name} {timeframe} candles stored")
-            raise typer.Exit(code=1)
-        report = build_feature_set(
-            candles, load_news(engine), feature_config, symbol=name, engine=engine, data_dir=settings.data_dir
-        )
+        try:
+            report = build_stored_feature_set(
+                engine, exchange=exchange, symbol=name, config=feature_config, data_dir=settings.data_dir
+            )
+        except ValueError as error:
+            err_console.print(f"[red]error:[/] {error}")
+            raise typer.Exit(code=1) from error
         table.add_row(
             name,
             report.version,

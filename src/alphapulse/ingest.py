@@ -16,9 +16,10 @@ import ccxt
 from sqlalchemy import Engine, Table
 
 from alphapulse.quality import Validated, candle_dataset, record_findings, validate_candles, validate_news
+from alphapulse.settings import get_settings
 from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
 from alphapulse.sources.csv_candles import CsvSource, read_candle_csv
-from alphapulse.sources.exchange import FetchPlan, fetch_pages
+from alphapulse.sources.exchange import FetchPlan, fetch_pages, make_exchange
 from alphapulse.sources.news import (
     NewsRow,
     feed_source_name,
@@ -136,6 +137,21 @@ def ingest_exchange(
     return total
 
 
+def ingest_symbol(
+    engine: Engine,
+    exchange_id: str,
+    symbol: str,
+    timeframe: str,
+    since: datetime,
+    *,
+    on_page: Callable[[IngestReport], None] | None = None,
+) -> IngestReport:
+    """Backfill or resume one instrument from a live exchange configured by the settings."""
+    client = make_exchange(exchange_id, api_base=get_settings().exchange_api_base)
+    plan = FetchPlan(exchange=exchange_id, symbol=symbol, timeframe=timeframe, since=since)
+    return ingest_exchange(engine, client, plan, on_page=on_page)
+
+
 def ingest_feed(engine: Engine, location: str, *, run_id: str | None = None) -> IngestReport:
     """Parse the whole feed before writing anything, so a malformed feed changes nothing."""
     content = fetch_feed_bytes(location)
@@ -151,10 +167,16 @@ def ingest_headlines(engine: Engine, path: Path, *, run_id: str | None = None) -
     return store_news(engine, rows, source=path.name.split(".")[0], run_id=run_id or new_run_id())
 
 
+def ingest_bundled_candles(engine: Engine, *, run_id: str | None = None) -> IngestReport:
+    """The hourly BTC/USDT candles that ship with AlphaPulse."""
+    return ingest_csv(engine, bundled_path(CANDLES_FILE), CANDLES_SOURCE, run_id=run_id)
+
+
+def ingest_bundled_headlines(engine: Engine, *, run_id: str | None = None) -> IngestReport:
+    """The dated crypto headlines that ship with AlphaPulse."""
+    return ingest_headlines(engine, bundled_path(HEADLINES_FILE), run_id=run_id)
+
+
 def ingest_bundled(engine: Engine, *, run_id: str | None = None) -> list[IngestReport]:
-    """The default dataset that ships with AlphaPulse: hourly BTC/USDT candles and dated headlines."""
     run = run_id or new_run_id()
-    return [
-        ingest_csv(engine, bundled_path(CANDLES_FILE), CANDLES_SOURCE, run_id=run),
-        ingest_headlines(engine, bundled_path(HEADLINES_FILE), run_id=run),
-    ]
+    return [ingest_bundled_candles(engine, run_id=run), ingest_bundled_headlines(engine, run_id=run)]

@@ -55,7 +55,43 @@ class Settings(BaseSettings):
         default=None,
         description="Re-point the exchange's REST URLs (a proxy, a mirror, or a replay server).",
     )
+    exchange: str | None = Field(
+        default=None, description="ccxt exchange id to ingest from; unset means the bundled dataset."
+    )
+    symbols: list[str] = Field(default=["BTC/USDT"], description="Symbols the pipeline ingests and models.")
+    timeframe: str = Field(default="1h", description="Bar timeframe of the pipeline.")
+    backfill_since: str = Field(default="2024-01-01", description="First bar of a backfill (ISO date, UTC).")
+    news_feeds: list[str] = Field(default=[], description="RSS/Atom URLs or files to ingest.")
+    prefect_home: Path = Field(
+        default_factory=lambda data: data["home"] / "prefect",
+        description="PREFECT_HOME for local runs (Prefect without a server) unless PREFECT_HOME is set.",
+    )
+    drift_share_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Share of drifted feature columns above which drift is declared."
+    )
+    drift_recent_bars: int = Field(
+        default=336, ge=30, description="Bars in the current window of the drift check."
+    )
+    live_accuracy_floor: float = Field(
+        default=0.5, ge=0, le=1, description="Live directional accuracy below which performance is degraded."
+    )
+    live_min_outcomes: int = Field(
+        default=100, ge=1, description="Resolved predictions needed before judging."
+    )
     log_level: str = Field(default="INFO")
+
+    @property
+    def bundled(self) -> bool:
+        """No exchange configured: the pipeline runs on the dataset that ships with AlphaPulse."""
+        return self.exchange is None
+
+    def tool_environment(self) -> dict[str, str]:
+        """Environment for the tools AlphaPulse drives (Prefect, BentoML, MLflow) on the embedded defaults."""
+        return {
+            "PREFECT_HOME": str(self.prefect_home.resolve()),
+            "BENTOML_HOME": str(self.bentoml_home.resolve()),
+            "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
+        }
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,7 +99,13 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         """Create the local directories the embedded defaults point into."""
-        for path in (self.home, self.mlflow_artifact_root, self.bentoml_home, self.data_dir):
+        for path in (
+            self.home,
+            self.mlflow_artifact_root,
+            self.bentoml_home,
+            self.data_dir,
+            self.prefect_home,
+        ):
             path.mkdir(parents=True, exist_ok=True)
 
 

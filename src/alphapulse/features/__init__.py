@@ -3,7 +3,7 @@
 from alphapulse.features.config import FeatureConfig, LabelConfig, SentimentConfig, load_config
 from alphapulse.features.materialize import feature_path, materialize
 from alphapulse.features.matrix import FeatureMatrix, build, build_online, trainable, warmup_bars
-from alphapulse.features.report import FeatureSetReport, build_feature_set
+from alphapulse.features.report import FeatureSetReport, build_feature_set, build_stored_feature_set
 from alphapulse.features.sentiment import HeadlineScorer, get_scorer, register_scorer
 from alphapulse.features.version import feature_set_version
 
@@ -17,6 +17,7 @@ __all__ = [
     "build",
     "build_feature_set",
     "build_online",
+    "build_stored_feature_set",
     "feature_path",
     "feature_set_version",
     "get_scorer",

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from alphapulse.features.config import FeatureConfig
 from alphapulse.features.materialize import materialize
 from alphapulse.features.matrix import FeatureMatrix, build
+from alphapulse.store.queries import load_candles, load_news
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,20 @@ def summarize(matrix: FeatureMatrix, symbol: str, path: Path) -> FeatureSetRepor
         nan_rows=int(features.isna().any(axis=1).sum()),
         trainable_rows=int(known.iloc[matrix.warmup_bars :].sum()),
         path=path,
+    )
+
+
+def build_stored_feature_set(
+    engine: Engine, *, exchange: str, symbol: str, config: FeatureConfig, data_dir: Path
+) -> FeatureSetReport:
+    """The feature set of one stored instrument (all its candles, all stored news)."""
+    candles = load_candles(engine, exchange, symbol, config.timeframe)
+    if candles.empty:
+        raise ValueError(
+            f"symbol: no {exchange} {symbol} {config.timeframe} candles stored; ingest them first"
+        )
+    return build_feature_set(
+        candles, load_news(engine), config, symbol=symbol, engine=engine, data_dir=data_dir
     )
 
 

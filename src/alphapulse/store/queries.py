@@ -50,6 +50,17 @@ def stored_symbols(engine: Engine, exchange: str, timeframe: str) -> list[str]:
         return [str(name) for name in connection.execute(query).scalars()]
 
 
+def data_fingerprint(engine: Engine, exchange: str, symbol: str, timeframe: str) -> str:
+    """Changes whenever the candles of one instrument or the news change: a cache key for derived data."""
+    candles = select(func.count(), func.max(CANDLES.c.open_time), func.max(CANDLES.c.ingested_at)).where(
+        CANDLES.c.exchange == exchange, CANDLES.c.symbol == symbol, CANDLES.c.timeframe == timeframe
+    )
+    news = select(func.count(), func.max(NEWS_ITEMS.c.ingested_at))
+    with engine.connect() as connection:
+        parts = [*connection.execute(candles).one(), *connection.execute(news).one()]
+    return "|".join(str(part) for part in parts)
+
+
 def count_news(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(NEWS_ITEMS)).scalar_one())

@@ -93,7 +93,11 @@ class FeatureSetRecord(SQLModel, table=True):
 
 
 class PredictionLog(SQLModel, table=True):
-    """Every answer the service gave, with enough context to score it once the outcome is known."""
+    """Every answer the service gave, with enough context to score it once the outcome is known.
+
+    ``as_of`` is the open time of the latest closed bar whose features produced the answer; the outcome
+    is the log return from that bar's close to the close ``horizon`` bars later.
+    """
 
     __tablename__ = "predictions"
     __table_args__ = (Index("ix_predictions_symbol_as_of", "symbol", "timeframe", "as_of"),)

@@ -1,0 +1,31 @@
+"""Task settings shared by every flow, so retries and caching read the same everywhere."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.tasks import exponential_backoff
+from sqlalchemy import Engine
+
+from alphapulse.settings import get_settings
+from alphapulse.store import ensure_schema
+
+#: Network steps: exponential backoff with jitter, on top of the library's own per-request retries.
+NETWORK_RETRIES = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=10),
+    "retry_jitter_factor": 0.5,
+}
+#: Derived data is cached on its inputs (which include a fingerprint of the source data) and on the code.
+DERIVED_CACHE = {
+    "cache_policy": INPUTS + TASK_SOURCE,
+    "persist_result": True,
+    "cache_expiration": timedelta(days=7),
+}
+
+
+def engine() -> Engine:
+    settings = get_settings()
+    settings.ensure_dirs()
+    return ensure_schema()

@@ -1,0 +1,65 @@
+"""Ingestion flows: candles mapped over symbols (they run in parallel), news mapped over feeds."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import flow, task, unmapped
+
+from alphapulse.ingest import ingest_bundled_candles, ingest_bundled_headlines, ingest_feed, ingest_symbol
+from alphapulse.settings import get_settings
+from alphapulse.sources.csv_candles import parse_time
+from flows.common import NETWORK_RETRIES, engine
+
+
+@task(task_run_name="candles {exchange} {symbol} {timeframe}", timeout_seconds=3600, **NETWORK_RETRIES)
+def ingest_symbol_candles(exchange: str, symbol: str, timeframe: str, since: str) -> dict[str, Any]:
+    return asdict(ingest_symbol(engine(), exchange, symbol, timeframe, parse_time(since)))
+
+
+@task(task_run_name="bundled candles", timeout_seconds=600)
+def ingest_bundled_candles_task() -> dict[str, Any]:
+    return asdict(ingest_bundled_candles(engine()))
+
+
+@task(task_run_name="feed {location}", timeout_seconds=300, **NETWORK_RETRIES)
+def ingest_feed_task(location: str) -> dict[str, Any]:
+    return asdict(ingest_feed(engine(), location))
+
+
+@task(task_run_name="bundled headlines", timeout_seconds=600)
+def ingest_bundled_headlines_task() -> dict[str, Any]:
+    return asdict(ingest_bundled_headlines(engine()))
+
+
+@flow(name="ingest-candles", log_prints=True)
+def ingest_candles(
+    symbols: list[str] | None = None,
+    exchange: str | None = None,
+    timeframe: str | None = None,
+    since: str | None = None,
+) -> list[dict[str, Any]]:
+    """Candles for every symbol from the configured exchange, or the bundled dataset when none is set."""
+    settings = get_settings()
+    exchange = exchange or settings.exchange
+    if exchange is None:
+        return [ingest_bundled_candles_task()]
+    futures = ingest_symbol_candles.map(
+        unmapped(exchange),
+        symbols or settings.symbols,
+        unmapped(timeframe or settings.timeframe),
+        unmapped(since or settings.backfill_since),
+    )
+    return [future.result() for future in futures]
+
+
+@flow(name="ingest-news", log_prints=True)
+def ingest_news(feeds: list[str] | None = None) -> list[dict[str, Any]]:
+    """Configured RSS/Atom feeds; with none configured and no exchange, the bundled headlines."""
+    settings = get_settings()
+    locations = feeds if feeds is not None else settings.news_feeds
+    if not locations:
+        return [ingest_bundled_headlines_task()] if settings.bundled else []
+    futures = ingest_feed_task.map(locations)
+    return [future.result() for future in futures]
