@@ -44,7 +44,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src
+	$(BIN)/mypy src flows
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -12,20 +12,16 @@ from alphapulse.settings import get_settings
 from alphapulse.store import ensure_schema
 
 #: Network steps: exponential backoff with jitter, on top of the library's own per-request retries.
-NETWORK_RETRIES = {
-    "retries": 3,
-    "retry_delay_seconds": exponential_backoff(backoff_factor=10),
-    "retry_jitter_factor": 0.5,
-}
+NETWORK_RETRIES = 3
+NETWORK_BACKOFF = exponential_backoff(backoff_factor=10)
+NETWORK_JITTER = 0.5
 #: Derived data is cached on its inputs (which include a fingerprint of the source data) and on the code.
-DERIVED_CACHE = {
-    "cache_policy": INPUTS + TASK_SOURCE,
-    "persist_result": True,
-    "cache_expiration": timedelta(days=7),
-}
+DERIVED_CACHE = INPUTS + TASK_SOURCE
+DERIVED_CACHE_EXPIRATION = timedelta(days=7)
 
 
 def engine() -> Engine:
-    settings = get_settings()
-    settings.ensure_dirs()
-    return ensure_schema()
+    """The migrated store of the configured settings."""
+    get_settings().ensure_dirs()
+    migrated: Engine = ensure_schema()
+    return migrated

@@ -10,15 +10,22 @@ from prefect import flow, task, unmapped
 from alphapulse.features import build_stored_feature_set, load_config
 from alphapulse.settings import get_settings
 from alphapulse.store.queries import data_fingerprint
-from flows.common import DERIVED_CACHE, engine
+from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, engine
 
 
 @task(task_run_name="fingerprint {symbol}")
 def fingerprint(exchange: str, symbol: str, timeframe: str) -> str:
-    return data_fingerprint(engine(), exchange, symbol, timeframe)
+    mark: str = data_fingerprint(engine(), exchange, symbol, timeframe)
+    return mark
 
 
-@task(task_run_name="features {symbol} {timeframe}", timeout_seconds=1800, **DERIVED_CACHE)
+@task(
+    task_run_name="features {symbol} {timeframe}",
+    timeout_seconds=1800,
+    cache_policy=DERIVED_CACHE,
+    cache_expiration=DERIVED_CACHE_EXPIRATION,
+    persist_result=True,
+)
 def build_symbol_features(exchange: str, symbol: str, timeframe: str, data: str) -> dict[str, Any]:
     """``data`` is only part of the cache key: new candles or news give a new key and a rebuild."""
     settings = get_settings()

@@ -10,10 +10,16 @@ from prefect import flow, task, unmapped
 from alphapulse.ingest import ingest_bundled_candles, ingest_bundled_headlines, ingest_feed, ingest_symbol
 from alphapulse.settings import get_settings
 from alphapulse.sources.csv_candles import parse_time
-from flows.common import NETWORK_RETRIES, engine
+from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engine
 
 
-@task(task_run_name="candles {exchange} {symbol} {timeframe}", timeout_seconds=3600, **NETWORK_RETRIES)
+@task(
+    task_run_name="candles {exchange} {symbol} {timeframe}",
+    timeout_seconds=3600,
+    retries=NETWORK_RETRIES,
+    retry_delay_seconds=NETWORK_BACKOFF,
+    retry_jitter_factor=NETWORK_JITTER,
+)
 def ingest_symbol_candles(exchange: str, symbol: str, timeframe: str, since: str) -> dict[str, Any]:
     return asdict(ingest_symbol(engine(), exchange, symbol, timeframe, parse_time(since)))
 
@@ -23,7 +29,13 @@ def ingest_bundled_candles_task() -> dict[str, Any]:
     return asdict(ingest_bundled_candles(engine()))
 
 
-@task(task_run_name="feed {location}", timeout_seconds=300, **NETWORK_RETRIES)
+@task(
+    task_run_name="feed {location}",
+    timeout_seconds=300,
+    retries=NETWORK_RETRIES,
+    retry_delay_seconds=NETWORK_BACKOFF,
+    retry_jitter_factor=NETWORK_JITTER,
+)
 def ingest_feed_task(location: str) -> dict[str, Any]:
     return asdict(ingest_feed(engine(), location))
 
