@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from prefect import Task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 from sqlalchemy import Engine
 
 from alphapulse.settings import get_settings
+from alphapulse.sources.exchange import ExchangeSourceError
+from alphapulse.sources.news import FeedUnavailableError
 from alphapulse.store import ensure_schema
 
+#: Failures that a later attempt may not see: an exchange or feed that was unreachable.
+TRANSIENT = (ExchangeSourceError, FeedUnavailableError)
 #: Network steps: exponential backoff with jitter, on top of the library's own per-request retries.
 NETWORK_RETRIES = 3
 NETWORK_BACKOFF = exponential_backoff(backoff_factor=10)
@@ -18,6 +25,12 @@ NETWORK_JITTER = 0.5
 #: Derived data is cached on its inputs (which include a fingerprint of the source data) and on the code.
 DERIVED_CACHE = INPUTS + TASK_SOURCE
 DERIVED_CACHE_EXPIRATION = timedelta(days=7)
+
+
+def transient_failure(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -> bool:
+    """Retry condition: only transient failures are retried; bad input fails at once with its error."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, TRANSIENT)
 
 
 def engine() -> Engine:

@@ -9,6 +9,7 @@ from prefect import flow, task, unmapped
 
 from alphapulse.features import build_stored_feature_set, load_config
 from alphapulse.settings import get_settings
+from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.store.queries import data_fingerprint
 from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, engine
 
@@ -41,7 +42,7 @@ def build_features(
     symbols: list[str] | None = None, exchange: str | None = None, timeframe: str | None = None
 ) -> list[dict[str, Any]]:
     settings = get_settings()
-    exchange = exchange or settings.exchange or "binance"
+    exchange = exchange or pipeline_exchange(settings)
     timeframe = timeframe or settings.timeframe
     names = symbols or settings.symbols
     marks = fingerprint.map(unmapped(exchange), names, unmapped(timeframe))

@@ -10,7 +10,7 @@ from prefect import flow, task, unmapped
 from alphapulse.ingest import ingest_bundled_candles, ingest_bundled_headlines, ingest_feed, ingest_symbol
 from alphapulse.settings import get_settings
 from alphapulse.sources.csv_candles import parse_time
-from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engine
+from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engine, transient_failure
 
 
 @task(
@@ -19,6 +19,7 @@ from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engin
     retries=NETWORK_RETRIES,
     retry_delay_seconds=NETWORK_BACKOFF,
     retry_jitter_factor=NETWORK_JITTER,
+    retry_condition_fn=transient_failure,
 )
 def ingest_symbol_candles(exchange: str, symbol: str, timeframe: str, since: str) -> dict[str, Any]:
     return asdict(ingest_symbol(engine(), exchange, symbol, timeframe, parse_time(since)))
@@ -35,6 +36,7 @@ def ingest_bundled_candles_task() -> dict[str, Any]:
     retries=NETWORK_RETRIES,
     retry_delay_seconds=NETWORK_BACKOFF,
     retry_jitter_factor=NETWORK_JITTER,
+    retry_condition_fn=transient_failure,
 )
 def ingest_feed_task(location: str) -> dict[str, Any]:
     return asdict(ingest_feed(engine(), location))

@@ -13,29 +13,43 @@ from rich.table import Table
 from alphapulse import __version__
 from alphapulse.console import console, err_console, progress
 from alphapulse.features import build_stored_feature_set, load_config
-from alphapulse.ingest import IngestReport, ingest_bundled, ingest_csv, ingest_feed, ingest_symbol
+from alphapulse.ingest import IngestReport, ingest_csv, ingest_feed, ingest_symbol
 from alphapulse.quality import stored_findings
 from alphapulse.settings import get_settings
+from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.sources.csv_candles import CandleCsvError, CsvSource
 from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
 from alphapulse.store.queries import count_candles, count_news, stored_symbols
+from alphapulse.training import (
+    list_versions,
+    promote,
+    registered_name,
+    results_table,
+    rollback,
+    versions_table,
+)
+from alphapulse.training.from_store import train_from_store
+from alphapulse.training.train import TrainingReport
 
 app = typer.Typer(help="AlphaPulse: crypto trading signals from candles and news.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Bring candles and news into the store.", no_args_is_help=True)
 quality_app = typer.Typer(help="Data-quality findings and quarantine.", no_args_is_help=True)
 features_app = typer.Typer(help="Versioned feature sets.", no_args_is_help=True)
+model_app = typer.Typer(help="Registered models: list, promote, rollback.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(quality_app, name="quality")
 app.add_typer(features_app, name="features")
+app.add_typer(model_app, name="model")
 
 
 @app.callback()
 def main() -> None:
     """AlphaPulse command line."""
+    get_settings().apply_tool_environment()
 
 
 @app.command()
@@ -216,20 +230,178 @@ def features_build(
 
 
 @app.command()
-def run() -> None:
-    """Run the main job on the configured (by default embedded) stack."""
+def monitor(
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
+) -> None:
+    """Check feature drift (Evidently) and live outcomes; emits Prefect events that trigger retraining."""
+    from alphapulse.monitoring.checks import check_drift, check_outcomes  # Evidently/MLflow load slowly
+
     settings = get_settings()
     settings.ensure_dirs()
     engine = ensure_schema()
-    with progress() as bar:
-        bar.add_task("ingesting the bundled dataset", total=None)
-        reports = ingest_bundled(engine)
-    console.print(_report_table(reports))
-    table = Table(title="AlphaPulse run", show_header=False)
-    table.add_row("database", engine.url.render_as_string(hide_password=True))
-    table.add_row("candles stored", f"{count_candles(engine):,}")
-    table.add_row("headlines stored", f"{count_news(engine):,}")
-    table.add_row("quality findings", f"{len(stored_findings(engine)):,} (alphapulse quality report)")
-    table.add_row("mlflow tracking", settings.mlflow_tracking_uri)
-    table.add_row("bentoml home", str(settings.bentoml_home))
+    exchange = pipeline_exchange(settings)
+    table = Table(title="Monitoring")
+    for column in ("symbol", "drift share", "threshold", "drift", "drifted", "report"):
+        table.add_column(column, overflow="fold")
+    for name in symbol or settings.symbols:
+        try:
+            report = check_drift(
+                engine, exchange=exchange, symbol=name, timeframe=settings.timeframe, settings=settings
+            )
+        except ValueError as error:
+            err_console.print(f"[red]error:[/] {name}: {error}")
+            raise typer.Exit(code=1) from error
+        table.add_row(
+            name,
+            f"{report.drift_share:.2f}",
+            f"{report.threshold:.2f}",
+            "[red]DETECTED[/]" if report.detected else "none",
+            f"{len(report.drifted_columns)} of {report.columns} features",
+            str(report.html_path),
+        )
+        for outcome in check_outcomes(
+            engine, exchange=exchange, symbol=name, timeframe=settings.timeframe, settings=settings
+        ):
+            console.print(
+                f"{name} model {outcome.model_version} ({outcome.role}): "
+                f"{outcome.resolved}/{outcome.predictions} resolved, live accuracy {outcome.accuracy:.3f}"
+            )
     console.print(table)
+
+
+def _training_tables(reports: list[TrainingReport], *, cached: bool = False) -> None:
+    for report in reports:
+        if cached:
+            console.print(
+                f"[yellow]{report.registered_model}: no new data since the last training; "
+                f"its result is reused (nothing retrained, nothing promoted now)[/]"
+            )
+        console.print(
+            results_table(
+                f"{report.registered_model}: out-of-sample walk-forward ({report.profile}), "
+                f"{report.rows:,} bars {report.data_start[:10]} .. {report.data_end[:10]}, net of fees",
+                report.evaluations,
+                report.decision,
+            )
+        )
+        verdict = "[bold green]PROMOTED[/]" if report.decision.promote else "[yellow]not promoted[/]"
+        console.print(
+            f"challenger {report.challenger} (version {report.version}): {verdict}; "
+            f"champion is {'version ' + report.champion if report.champion else 'none'}"
+        )
+        for reason in report.decision.reasons:
+            console.print(f"  - {reason}")
+
+
+@app.command()
+def train(
+    profile: Annotated[str, typer.Option(help="fast (development) or full (all folds, more trees)")] = "fast",
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
+) -> None:
+    """Train every model family, evaluate walk-forward beside baselines, log to MLflow, run the gate."""
+    if profile not in ("fast", "full"):
+        raise typer.BadParameter("choose fast or full", param_hint="--profile")
+    settings = get_settings()
+    settings.ensure_dirs()
+    engine = ensure_schema()
+    reports = []
+    for name in symbol or settings.symbols:
+        with progress() as bar:
+            bar.add_task(f"training {name} ({profile})", total=None)
+            try:
+                reports.append(
+                    train_from_store(
+                        engine,
+                        exchange=pipeline_exchange(settings),
+                        symbol=name,
+                        timeframe=settings.timeframe,
+                        profile="full" if profile == "full" else "fast",
+                        settings=settings,
+                    )
+                )
+            except ValueError as error:
+                err_console.print(f"[red]error:[/] {error}")
+                raise typer.Exit(code=1) from error
+    _training_tables(reports)
+
+
+@model_app.command("list")
+def model_list(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT") -> None:
+    """Registered versions with their aliases, data windows and gate decisions."""
+    settings = get_settings()
+    infos = list_versions(symbol, settings.timeframe, settings=settings)
+    name = registered_name(symbol, settings.timeframe)
+    if not infos:
+        console.print(f"{name}: no registered versions yet (run `alphapulse train`)")
+        return
+    console.print(versions_table(name, infos))
+
+
+@model_app.command("promote")
+def model_promote(
+    symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT",
+    version: Annotated[str | None, typer.Option(help="Version to promote; default: the challenger")] = None,
+) -> None:
+    """Make a version the champion by hand (overrides the gate; the previous champion can be restored)."""
+    settings = get_settings()
+    try:
+        change = promote(symbol, settings.timeframe, version=version, settings=settings)
+    except LookupError as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(change.message)
+
+
+@model_app.command("rollback")
+def model_rollback(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT") -> None:
+    """Restore the previous champion in one step."""
+    settings = get_settings()
+    try:
+        change = rollback(symbol, settings.timeframe, settings=settings)
+    except LookupError as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(change.message)
+
+
+@app.command()
+def run(
+    profile: Annotated[str, typer.Option(help="Training profile: fast or full")] = "fast",
+) -> None:
+    """The main job: the Prefect `pipeline` flow (ingest, features, train, gate, drift), then a summary."""
+    from flows.pipeline import pipeline  # Prefect loads on demand: the other commands stay quick
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    result = pipeline(profile="full" if profile == "full" else "fast")
+    engine = ensure_schema()
+    console.print(_report_table([IngestReport(**r) for r in [*result.candles, *result.news]]))
+    features = Table(title="Feature sets")
+    for column in ("symbol", "version", "rows", "columns", "warm-up bars", "trainable rows", "file"):
+        features.add_column(column, overflow="fold")
+    for f in result.features:
+        features.add_row(
+            f["symbol"],
+            f["version"],
+            f"{f['rows']:,}",
+            str(f["columns"]),
+            str(f["warmup_bars"]),
+            f"{f['trainable_rows']:,}",
+            f["path"],
+        )
+    console.print(features)
+    for trained in result.training:
+        _training_tables([trained.report], cached=trained.cached)
+    summary = Table(title="AlphaPulse run", show_header=False)
+    summary.add_row("database", engine.url.render_as_string(hide_password=True))
+    summary.add_row("candles / headlines stored", f"{count_candles(engine):,} / {count_news(engine):,}")
+    summary.add_row("quality findings", f"{len(stored_findings(engine)):,} (alphapulse quality report)")
+    for drift in result.monitoring["drift"]:
+        state = "DETECTED" if drift["detected"] else "none"
+        summary.add_row(f"drift {drift['symbol']}", f"{drift['drift_share']:.2f} ({state}): {drift['html']}")
+    summary.add_row(
+        "MLflow",
+        f"{settings.mlflow_tracking_uri} (mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",
+    )
+    summary.add_row("models", "alphapulse model list")
+    console.print(summary)

@@ -12,7 +12,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+#: Wide enough for the evaluation tables when output goes to a file or CI log (a terminal sets its own).
+LOG_WIDTH = 180
 console = Console(highlight=False)
+if not console.is_terminal:
+    console = Console(highlight=False, width=LOG_WIDTH)
 err_console = Console(stderr=True, highlight=False)
 
 

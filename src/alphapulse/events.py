@@ -15,9 +15,17 @@ def resource_id(model_name: str) -> str:
 
 
 def emit(event: str, *, model_name: str, payload: dict[str, Any]) -> bool:
-    """Send the event to the Prefect API in use; returns whether a client accepted it."""
-    from prefect.events import emit_event  # Prefect is only needed where events are emitted
+    """Send the event to the Prefect API in use; returns whether one received it.
 
+    Outside a flow run and with no ``PREFECT_API_URL`` there is nobody to react (no automation exists),
+    so nothing is sent rather than starting a throwaway ephemeral server just to drop the event.
+    """
+    from prefect.context import FlowRunContext  # Prefect is only needed where events are emitted
+    from prefect.events import emit_event
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value() is None and FlowRunContext.get() is None:
+        return False
     sent = emit_event(
         event=event,
         resource={"prefect.resource.id": resource_id(model_name), "prefect.resource.name": model_name},

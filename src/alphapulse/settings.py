@@ -8,10 +8,11 @@ overrides the URLs (``ALPHAPULSE_DATABASE_URL=postgresql+psycopg://...``).
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,9 +35,9 @@ class Settings(BaseSettings):
         default_factory=lambda data: f"sqlite:///{data['home'] / 'mlflow.db'}",
         description="MLflow tracking URI (sqlite:/// or http://).",
     )
-    mlflow_artifact_root: Path = Field(
-        default_factory=lambda data: data["home"] / "mlartifacts",
-        description="Where MLflow stores artifacts.",
+    mlflow_artifact_root: str = Field(
+        default_factory=lambda data: str(data["home"] / "mlartifacts"),
+        description="Where MLflow stores artifacts: a local directory or a URI such as s3://bucket/mlflow.",
     )
     bentoml_home: Path = Field(
         default_factory=lambda data: data["home"] / "bentoml",
@@ -78,6 +79,19 @@ class Settings(BaseSettings):
     live_min_outcomes: int = Field(
         default=100, ge=1, description="Resolved predictions needed before judging."
     )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Where Prefect posts failed-flow-run notifications (Slack, Teams, ntfy...)."
+    )
+    work_pool: str = Field(default="hetzner-process", description="Prefect work pool the deployments run on.")
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="Key for the service's admin endpoints (X-API-Key); unset refuses them all."
+    )
+    shadow_challenger: bool = Field(
+        default=False, description="Serve the champion and also score the challenger on every request."
+    )
+    serving_refresh_seconds: float = Field(
+        default=30.0, gt=0, description="How often the service re-reads precomputed features and reloads."
+    )
     log_level: str = Field(default="INFO")
 
     @property
@@ -89,9 +103,17 @@ class Settings(BaseSettings):
         """Environment for the tools AlphaPulse drives (Prefect, BentoML, MLflow) on the embedded defaults."""
         return {
             "PREFECT_HOME": str(self.prefect_home.resolve()),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "BENTOML_HOME": str(self.bentoml_home.resolve()),
+            "BENTOML_DO_NOT_TRACK": "true",
             "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
         }
+
+    def apply_tool_environment(self) -> None:
+        """Export :meth:`tool_environment` for this process and its children; the user's own values win."""
+        self.prefect_home.mkdir(parents=True, exist_ok=True)
+        for name, value in self.tool_environment().items():
+            os.environ.setdefault(name, value)
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,13 +121,10 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         """Create the local directories the embedded defaults point into."""
-        for path in (
-            self.home,
-            self.mlflow_artifact_root,
-            self.bentoml_home,
-            self.data_dir,
-            self.prefect_home,
-        ):
+        local: list[Path] = [self.home, self.bentoml_home, self.data_dir, self.prefect_home]
+        if "://" not in self.mlflow_artifact_root:
+            local.append(Path(self.mlflow_artifact_root))
+        for path in local:
             path.mkdir(parents=True, exist_ok=True)
 
 

@@ -11,7 +11,7 @@ def test_embedded_defaults_live_under_home(isolated_home: Path) -> None:
     settings = get_settings()
     assert settings.database_url == f"sqlite:///{isolated_home / 'alphapulse.db'}"
     assert settings.mlflow_tracking_uri == f"sqlite:///{isolated_home / 'mlflow.db'}"
-    assert settings.mlflow_artifact_root == isolated_home / "mlartifacts"
+    assert settings.mlflow_artifact_root == str(isolated_home / "mlartifacts")
     assert settings.bentoml_home == isolated_home / "bentoml"
     assert settings.is_sqlite
 

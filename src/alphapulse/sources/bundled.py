@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alphapulse.settings import get_settings
+from alphapulse.settings import Settings, get_settings
 from alphapulse.sources.csv_candles import CsvSource, read_candle_csv
 from alphapulse.sources.news import read_headline_dataset
 from alphapulse.store.queries import candles_frame, news_frame
@@ -27,3 +27,8 @@ def bundled_candles() -> pd.DataFrame:
 
 def bundled_news() -> pd.DataFrame:
     return news_frame(read_headline_dataset(bundled_path(HEADLINES_FILE)))
+
+
+def pipeline_exchange(settings: Settings) -> str:
+    """The exchange whose candles the pipeline models: the configured one, else the bundled data's."""
+    return settings.exchange or CANDLES_SOURCE.exchange

@@ -41,6 +41,10 @@ class FeedError(ValueError):
     """A feed that is not a readable RSS/Atom document; nothing from it is stored."""
 
 
+class FeedUnavailableError(FeedError):
+    """The feed could not be fetched (network, 5xx): worth retrying later, unlike a malformed feed."""
+
+
 @dataclass
 class ParsedFeed:
     source: str
@@ -89,7 +93,7 @@ def fetch_feed_bytes(location: str, *, timeout: float = 20.0, attempts: int = 3)
             )
         except httpx.TransportError as error:
             last = error
-    raise FeedError(f"feed {location}: could not be fetched: {last}")
+    raise FeedUnavailableError(f"feed {location}: could not be fetched: {last}")
 
 
 def parse_feed(content: bytes, *, source: str) -> ParsedFeed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from alphapulse.settings import get_settings
 from alphapulse.store.engine import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,8 +42,21 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+_MIGRATION_LOCK = threading.Lock()
+_MIGRATED: dict[str, Engine] = {}
+
+
 def ensure_schema(url: str | None = None) -> Engine:
-    """An engine whose database is migrated to head: the entry point for every command that touches data."""
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
+    """An engine whose database is migrated to head: the entry point for every command that touches data.
+
+    Migrates once per database per process, under a lock: Alembic's context is process-global and not
+    thread-safe, and Prefect runs mapped tasks in threads. The engine (and its pool) is shared.
+    """
+    target = url or get_settings().database_url
+    with _MIGRATION_LOCK:
+        engine = _MIGRATED.get(target)
+        if engine is None:
+            engine = make_engine(target)
+            upgrade(engine)
+            _MIGRATED[target] = engine
+        return engine

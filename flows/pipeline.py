@@ -1,0 +1,36 @@
+"""The whole pipeline in order: what `alphapulse run` runs, and the `pipeline` deployment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import flow
+
+from alphapulse.training.config import Profile
+from flows.features import build_features
+from flows.ingest import ingest_candles, ingest_news
+from flows.monitor import monitor
+from flows.training import Trained, train_and_promote
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    candles: list[dict[str, Any]]
+    news: list[dict[str, Any]]
+    features: list[dict[str, Any]]
+    training: list[Trained]
+    monitoring: dict[str, Any]
+
+
+@flow(name="pipeline", log_prints=True)
+def pipeline(profile: Profile = "fast") -> PipelineResult:
+    """Ingest (validated, quarantined) -> features -> train + gate -> drift and outcomes."""
+    candles = ingest_candles()
+    news = ingest_news()
+    features = build_features()
+    training = train_and_promote(profile=profile)
+    monitoring = monitor()
+    return PipelineResult(
+        candles=candles, news=news, features=features, training=training, monitoring=monitoring
+    )

@@ -1,0 +1,63 @@
+"""Training flow: every family per symbol, evaluated walk-forward, logged to MLflow, gated.
+
+Training is cached on a fingerprint of the stored data (plus profile and code), so re-running the pipeline
+with no new data reuses the last result instead of refitting; the result says when that happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prefect import flow, task
+
+from alphapulse.settings import get_settings
+from alphapulse.sources.bundled import pipeline_exchange
+from alphapulse.training.config import Profile
+from alphapulse.training.from_store import train_from_store
+from alphapulse.training.train import TrainingReport
+from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, engine
+from flows.features import fingerprint
+
+
+@dataclass(frozen=True)
+class Trained:
+    report: TrainingReport
+    #: True when the data had not changed and the previous training's result was reused.
+    cached: bool
+
+
+@task(
+    task_run_name="train {symbol} {timeframe} ({profile})",
+    timeout_seconds=7200,
+    cache_policy=DERIVED_CACHE,
+    cache_expiration=DERIVED_CACHE_EXPIRATION,
+    persist_result=True,
+)
+def train_symbol(exchange: str, symbol: str, timeframe: str, profile: Profile, data: str) -> TrainingReport:
+    """``data`` (the stored data's fingerprint) only keys the cache."""
+    return train_from_store(
+        engine(),
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        profile=profile,
+        settings=get_settings(),
+    )
+
+
+@flow(name="train-and-promote", log_prints=True)
+def train_and_promote(
+    profile: Profile = "fast",
+    symbols: list[str] | None = None,
+    exchange: str | None = None,
+    timeframe: str | None = None,
+) -> list[Trained]:
+    settings = get_settings()
+    exchange = exchange or pipeline_exchange(settings)
+    timeframe = timeframe or settings.timeframe
+    trained = []
+    for symbol in symbols or settings.symbols:
+        mark = fingerprint(exchange, symbol, timeframe)
+        state = train_symbol(exchange, symbol, timeframe, profile, mark, return_state=True)
+        trained.append(Trained(report=state.result(), cached=state.name == "Cached"))
+    return trained

@@ -1,0 +1,103 @@
+"""From a feature matrix to the aligned arrays every training step indexes by position.
+
+Training code never touches the DataFrame again after this: positions into these arrays are what the
+splitter yields, so features, labels, label windows and strategy returns cannot drift out of alignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+TimeArray = npt.NDArray[np.datetime64]
+
+
+class FeatureMatrixLike(Protocol):
+    """What training needs of ``alphapulse.features.FeatureMatrix`` (structural, so tests can build one)."""
+
+    @property
+    def frame(self) -> pd.DataFrame: ...
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def warmup_bars(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Trainable rows only: past the warm-up and with a known label."""
+
+    open_time: pd.DatetimeIndex
+    open_ns: TimeArray
+    features: pd.DataFrame
+    x: FloatArray
+    y: FloatArray
+    label_return: FloatArray
+    label_end: TimeArray
+    bar_return: FloatArray
+    next_return: FloatArray
+    feature_columns: tuple[str, ...]
+    feature_version: str
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def select(self, columns: tuple[str, ...]) -> Dataset:
+        """The same rows with only ``columns``, in that order (to refit a recipe trained on them)."""
+        missing = [column for column in columns if column not in self.feature_columns]
+        if missing:
+            raise KeyError(f"features not in this dataset: {', '.join(missing)}")
+        features = self.features.loc[:, list(columns)]
+        return replace(
+            self, features=features, x=np.ascontiguousarray(features.to_numpy()), feature_columns=columns
+        )
+
+    def with_labels(self, y: FloatArray) -> Dataset:
+        """The same rows with other direction labels (the leak audit trains on shuffled ones)."""
+        return replace(self, y=y)
+
+
+def dataset_from(matrix: FeatureMatrixLike) -> Dataset:
+    """Align one matrix; bar returns are taken before rows are dropped so edges keep their neighbours."""
+    frame = matrix.frame
+    if not isinstance(frame.index, pd.DatetimeIndex) or str(frame.index.tz) != "UTC":
+        raise ValueError("feature matrix: the index must be a UTC DatetimeIndex of bar open times")
+    if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
+        raise ValueError("feature matrix: open times must be strictly increasing")
+    log_close = np.log(frame["close"].to_numpy(dtype=np.float64))
+    bar_return = np.diff(log_close, prepend=np.nan)
+    next_return = np.append(bar_return[1:], np.nan)
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[matrix.warmup_bars :] = True
+    keep &= frame["label_up"].notna().to_numpy() & frame["label_return"].notna().to_numpy()
+    keep &= ~np.isnan(next_return) & ~np.isnan(bar_return)
+    rows = frame.loc[keep]
+    columns = list(matrix.feature_columns)
+    features = rows[columns].astype(np.float64)
+    label_end = pd.DatetimeIndex(rows["label_end"]).tz_convert("UTC")
+    if (label_end < rows.index).any():
+        raise ValueError("feature matrix: a label_end precedes its bar's open_time")
+    return Dataset(
+        open_time=pd.DatetimeIndex(rows.index),
+        open_ns=rows.index.tz_localize(None).to_numpy(dtype="datetime64[ns]"),
+        features=features,
+        x=np.ascontiguousarray(features.to_numpy(dtype=np.float64)),
+        y=rows["label_up"].to_numpy(dtype=np.float64),
+        label_return=rows["label_return"].to_numpy(dtype=np.float64),
+        label_end=label_end.tz_localize(None).to_numpy(dtype="datetime64[ns]"),
+        bar_return=bar_return[keep],
+        next_return=next_return[keep],
+        feature_columns=tuple(columns),
+        feature_version=matrix.version,
+    )

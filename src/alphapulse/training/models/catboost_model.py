@@ -1,0 +1,48 @@
+"""CatBoost (ordered boosting, symmetric trees) with early stopping on the inner validation slice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from catboost import CatBoostClassifier
+
+from alphapulse.training.config import CatBoostParams
+from alphapulse.training.dataset import FloatArray
+from alphapulse.training.models.base import Fitted
+
+
+@dataclass(frozen=True)
+class CatBoostFamily:
+    config: CatBoostParams
+    seed: int
+    threads: int
+    name: str = "catboost"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.config.model_dump()
+
+    def fit(self, x_fit: FloatArray, y_fit: FloatArray, x_val: FloatArray, y_val: FloatArray) -> Fitted:
+        model = CatBoostClassifier(
+            **self.config.model_dump(),
+            loss_function="Logloss",
+            random_seed=self.seed,
+            thread_count=self.threads,
+            use_best_model=True,
+            allow_writing_files=False,
+            verbose=False,
+        )
+        model.fit(x_fit, y_fit.astype(np.int64), eval_set=(x_val, y_val.astype(np.int64)))
+        history = model.get_evals_result()
+        curve = pd.DataFrame(
+            {"train": history["learn"]["Logloss"], "validation": history["validation"]["Logloss"]}
+        )
+        return Fitted(
+            model=model,
+            importance=np.asarray(model.get_feature_importance(), dtype=np.float64),
+            learning_curve=curve,
+            best_iteration=int(model.get_best_iteration()),
+        )

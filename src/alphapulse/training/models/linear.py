@@ -1,0 +1,45 @@
+"""Regularised logistic regression: the baseline every tree model has to justify its complexity against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from alphapulse.training.config import LinearParams
+from alphapulse.training.dataset import FloatArray
+from alphapulse.training.models.base import Fitted
+
+
+@dataclass(frozen=True)
+class LinearFamily:
+    config: LinearParams
+    seed: int
+    name: str = "linear"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.config.model_dump()
+
+    def fit(self, x_fit: FloatArray, y_fit: FloatArray, x_val: FloatArray, y_val: FloatArray) -> Fitted:
+        """Nothing stops early here, so the validation rows are training rows too (all of the past)."""
+        pipeline = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+                (
+                    "logit",
+                    LogisticRegression(
+                        C=self.config.C, max_iter=self.config.max_iter, random_state=self.seed
+                    ),
+                ),
+            ]
+        )
+        pipeline.fit(np.vstack([x_fit, x_val]), np.concatenate([y_fit, y_val]).astype(np.int64))
+        coefficients = np.abs(pipeline.named_steps["logit"].coef_[0]).astype(np.float64)
+        return Fitted(model=pipeline, importance=coefficients, learning_curve=None, best_iteration=None)

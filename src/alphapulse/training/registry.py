@@ -1,0 +1,214 @@
+"""The model registry: one registered model per symbol and timeframe, ``champion``/``challenger`` aliases.
+
+Version tags carry the recipe (family, params, feature columns and version) and the data window, so the
+gate can refit the champion on any window and ``load_champion`` can rebuild the exact ``Predictor``. The
+registered model's ``champion_history`` tag is the stack of earlier champions that ``rollback`` pops.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from rich.table import Table
+
+from alphapulse.settings import Settings
+from alphapulse.training.models import NativeClassifier
+from alphapulse.training.predictor import Predictor
+from alphapulse.training.tracking import client
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+HISTORY_TAG = "champion_history"
+_LOADERS = {"xgboost": mlflow.xgboost, "catboost": mlflow.catboost, "linear": mlflow.sklearn}
+
+
+def registered_name(symbol: str, timeframe: str) -> str:
+    """``BTC/USDT`` on ``1h`` -> ``alphapulse-btc-usdt-1h``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", symbol.lower()).strip("-")
+    return f"alphapulse-{slug}-{timeframe}"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str
+    aliases: tuple[str, ...]
+    family: str
+    params: dict[str, Any]
+    feature_columns: tuple[str, ...]
+    feature_version: str
+    fingerprint: str
+    data_start: str
+    data_end: str
+    accuracy: float
+    gate: str
+    reason: str
+    created: datetime
+    run_id: str
+
+
+def _info(version: Any, aliases: tuple[str, ...]) -> VersionInfo:
+    tags = version.tags
+    return VersionInfo(
+        version=str(version.version),
+        aliases=aliases,
+        family=tags.get("family", "?"),
+        params=json.loads(tags.get("params", "{}")),
+        feature_columns=tuple(json.loads(tags.get("feature_columns", "[]"))),
+        feature_version=tags.get("feature_version", ""),
+        fingerprint=tags.get("fingerprint", ""),
+        data_start=tags.get("data_start", ""),
+        data_end=tags.get("data_end", ""),
+        accuracy=float(tags.get("latest_window_accuracy", "nan")),
+        gate=tags.get("gate", ""),
+        reason=tags.get("gate_reason", ""),
+        created=datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC),
+        run_id=str(version.run_id),
+    )
+
+
+def by_alias(mlflow_client: MlflowClient, name: str, alias: str) -> VersionInfo | None:
+    try:
+        found = mlflow_client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return _info(found, tuple(found.aliases))
+
+
+def versions(mlflow_client: MlflowClient, name: str) -> list[VersionInfo]:
+    """Every version, newest first (aliases read from the registered model: searches do not carry them)."""
+    aliases: dict[str, list[str]] = {}
+    for alias, version in mlflow_client.get_registered_model(name).aliases.items():
+        aliases.setdefault(str(version), []).append(alias)
+    found = mlflow_client.search_model_versions(f"name = '{name}'")
+    infos = (_info(v, tuple(sorted(aliases.get(str(v.version), [])))) for v in found)
+    return sorted(infos, key=lambda info: int(info.version), reverse=True)
+
+
+def register(mlflow_client: MlflowClient, name: str, model_uri: str, tags: dict[str, str]) -> str:
+    """A new version of ``name`` from a logged model, with its recipe tags."""
+    return str(mlflow.register_model(model_uri, name, tags=tags).version)
+
+
+def record_decision(
+    mlflow_client: MlflowClient, name: str, version: str, promoted: bool, reason: str
+) -> None:
+    mlflow_client.set_model_version_tag(name, version, "gate", "promoted" if promoted else "refused")
+    mlflow_client.set_model_version_tag(name, version, "gate_reason", reason[:4900])
+
+
+def _history(mlflow_client: MlflowClient, name: str) -> list[str]:
+    tags = mlflow_client.get_registered_model(name).tags
+    return list(json.loads(tags.get(HISTORY_TAG, "[]")))
+
+
+@dataclass(frozen=True)
+class AliasChange:
+    name: str
+    previous: str | None
+    current: str
+    message: str
+
+
+def make_champion(mlflow_client: MlflowClient, name: str, version: str) -> AliasChange:
+    """Point ``champion`` at ``version``; the outgoing champion goes on the rollback stack."""
+    previous = by_alias(mlflow_client, name, CHAMPION)
+    if previous is not None and previous.version == version:
+        return AliasChange(name, version, version, f"{name}: version {version} is already the champion")
+    if previous is not None:
+        stack = [*_history(mlflow_client, name), previous.version]
+        mlflow_client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(stack))
+    mlflow_client.set_registered_model_alias(name, CHAMPION, version)
+    current = by_alias(mlflow_client, name, CHALLENGER)
+    if current is not None and current.version == version:
+        mlflow_client.delete_registered_model_alias(name, CHALLENGER)
+    was = previous.version if previous else None
+    return AliasChange(name, was, version, f"{name}: champion is now version {version} (was {was or 'none'})")
+
+
+def promote(
+    symbol: str, timeframe: str, *, version: str | None = None, settings: Settings | None = None
+) -> AliasChange:
+    """Make ``version`` (default: the current challenger) the champion, overriding the gate by hand."""
+    mlflow_client = client(settings)
+    name = registered_name(symbol, timeframe)
+    if version is None:
+        challenger = by_alias(mlflow_client, name, CHALLENGER)
+        if challenger is None:
+            raise LookupError(f"{name}: there is no challenger to promote; pass a version")
+        version = challenger.version
+    mlflow_client.get_model_version(name, version)
+    change = make_champion(mlflow_client, name, version)
+    mlflow_client.set_model_version_tag(name, version, "promoted_by", "manual")
+    return change
+
+
+def rollback(symbol: str, timeframe: str, *, settings: Settings | None = None) -> AliasChange:
+    """Restore the champion before the current one, in one step; repeated calls walk further back."""
+    mlflow_client = client(settings)
+    name = registered_name(symbol, timeframe)
+    stack = _history(mlflow_client, name)
+    if not stack:
+        raise LookupError(f"{name}: no earlier champion to roll back to")
+    current = by_alias(mlflow_client, name, CHAMPION)
+    restored = stack.pop()
+    mlflow_client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(stack))
+    mlflow_client.set_registered_model_alias(name, CHAMPION, restored)
+    if current is not None:
+        mlflow_client.set_model_version_tag(
+            name, current.version, "rolled_back_at", datetime.now(UTC).isoformat()
+        )
+    was = current.version if current else None
+    return AliasChange(
+        name, was, restored, f"{name}: rolled back, champion is version {restored} (was {was})"
+    )
+
+
+def list_versions(symbol: str, timeframe: str, *, settings: Settings | None = None) -> list[VersionInfo]:
+    mlflow_client = client(settings)
+    name = registered_name(symbol, timeframe)
+    try:
+        mlflow_client.get_registered_model(name)
+    except MlflowException:
+        return []
+    return versions(mlflow_client, name)
+
+
+def versions_table(name: str, infos: list[VersionInfo]) -> Table:
+    table = Table(title=f"{name}: registered versions")
+    for column in ("version", "aliases", "family", "latest-window acc.", "data window", "features", "gate"):
+        table.add_column(column)
+    for info in infos:
+        aliases = ", ".join(info.aliases)
+        table.add_row(
+            info.version,
+            f"[bold green]{aliases}[/]" if CHAMPION in info.aliases else aliases,
+            info.family,
+            f"{info.accuracy:.4f}",
+            f"{info.data_start[:16]} .. {info.data_end[:16]}",
+            info.feature_version[:12],
+            info.gate if info.gate == "promoted" else f"{info.gate}: {info.reason.split(' | ')[0]}",
+        )
+    return table
+
+
+def load_version(mlflow_client: MlflowClient, name: str, info: VersionInfo) -> Predictor:
+    loader = _LOADERS[info.family]
+    model: NativeClassifier = loader.load_model(f"models:/{name}/{info.version}")
+    return Predictor(info.family, model, info.feature_columns, info.feature_version)
+
+
+def load_champion(symbol: str, timeframe: str, *, settings: Settings | None = None) -> Predictor:
+    """The serving model: the champion's native estimator with its feature order and feature-set version."""
+    mlflow_client = client(settings)
+    name = registered_name(symbol, timeframe)
+    info = by_alias(mlflow_client, name, CHAMPION)
+    if info is None:
+        raise LookupError(f"{name}: no champion yet (train, and let the gate or `model promote` pick one)")
+    return load_version(mlflow_client, name, info)

@@ -1,0 +1,129 @@
+"""What one training writes to MLflow: a parent run (data, baselines, report, gate) and a nested run per
+model family (params, per-fold and overall metrics, learning curves, importance, the model itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from importlib import metadata
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
+from mlflow.models import infer_signature
+
+from alphapulse.training import report
+from alphapulse.training.dataset import Dataset
+from alphapulse.training.evaluation import Evaluation, Predictions
+from alphapulse.training.gate import GateDecision
+from alphapulse.training.predictor import Predictor
+from alphapulse.training.walkforward import FoldFit
+
+_FLAVORS = {"xgboost": mlflow.xgboost, "catboost": mlflow.catboost, "linear": mlflow.sklearn}
+# MLflow saves scikit-learn models with skops, which refuses types it was not told to trust; the fitted
+# imputer and scaler hold numpy dtypes.
+_LOG_OPTIONS: dict[str, dict[str, Any]] = {"linear": {"skops_trusted_types": ["numpy.dtype"]}}
+# Pinned from the running environment: MLflow's own inference of requirements imports the model in a
+# subprocess and costs several seconds per model.
+_REQUIREMENTS = {
+    "xgboost": ("xgboost", "scikit-learn", "numpy", "pandas"),
+    "catboost": ("catboost", "numpy", "pandas"),
+    "linear": ("scikit-learn", "skops", "numpy", "pandas"),
+}
+
+
+def _pins(family: str) -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in _REQUIREMENTS[family]]
+
+
+def _finite(values: Mapping[str, float]) -> dict[str, float]:
+    """MLflow stores NaN poorly across backends; an undefined figure (AUC of a constant) is left out."""
+    return {key: float(value) for key, value in values.items() if np.isfinite(value)}
+
+
+def log_evaluation(evaluation: Evaluation, prefix: str = "") -> None:
+    mlflow.log_metrics(_finite({f"{prefix}{k}": v for k, v in evaluation.overall.items()}))
+    for metric, (low, high) in evaluation.intervals.items():
+        mlflow.log_metrics(_finite({f"{prefix}{metric}_ci_low": low, f"{prefix}{metric}_ci_high": high}))
+    if evaluation.versus is not None:
+        mlflow.log_metrics(
+            {
+                f"{prefix}vs_{evaluation.versus.baseline}_difference": evaluation.versus.difference,
+                f"{prefix}vs_{evaluation.versus.baseline}_p_value": evaluation.versus.p_value,
+            }
+        )
+
+
+def log_folds(evaluation: Evaluation, folds: Sequence[FoldFit]) -> None:
+    """Per-fold metrics as steps of one series each (MLflow draws them as a curve over folds)."""
+    for fold in folds:
+        figures = evaluation.per_fold.loc[fold.fold].to_dict()
+        figures.update(train_rows=fold.train_rows, best_iteration=fold.fitted.best_iteration or np.nan)
+        mlflow.log_metrics(_finite({f"fold_{k}": v for k, v in figures.items()}), step=fold.fold)
+
+
+def log_model(predictor: Predictor, example: pd.DataFrame) -> str:
+    """Log the native model with its signature and an input example; returns the model URI to register."""
+    inputs = example.loc[:, list(predictor.feature_columns)]
+    signature = infer_signature(inputs, predictor.predict_proba(inputs))
+    flavor: Any = _FLAVORS[predictor.family]
+    options = _LOG_OPTIONS.get(predictor.family, {})
+    info = flavor.log_model(
+        predictor.model,
+        name="model",
+        signature=signature,
+        input_example=inputs,
+        pip_requirements=_pins(predictor.family),
+        **options,
+    )
+    return str(info.model_uri)
+
+
+def log_family(
+    predictions: Predictions,
+    evaluation: Evaluation,
+    folds: Sequence[FoldFit],
+    params: Mapping[str, Any],
+    dataset: Dataset,
+) -> None:
+    mlflow.log_params({"family": predictions.name, **params})
+    log_folds(evaluation, folds)
+    log_evaluation(evaluation)
+    if any(fold.fitted.learning_curve is not None for fold in folds):
+        mlflow.log_figure(report.learning_curve_figure(predictions.name, folds), "learning_curves.png")
+    mlflow.log_figure(
+        report.importance_figure(predictions.name, dataset.feature_columns, folds), "feature_importance.png"
+    )
+    importance = pd.DataFrame(
+        [fold.fitted.importance for fold in folds], columns=list(dataset.feature_columns)
+    )
+    mlflow.log_text(importance.to_csv(index_label="fold"), "feature_importance.csv")
+
+
+def log_dataset(dataset: Dataset, name: str) -> None:
+    frame = dataset.features.assign(label_up=dataset.y, label_return=dataset.label_return)
+    mlflow.log_input(from_pandas(frame, name=name, targets="label_up"), context="training")
+
+
+def log_report(
+    title: str,
+    dataset: Dataset,
+    summary: pd.DataFrame,
+    models: Sequence[Predictions],
+    buy_and_hold: Predictions,
+    fee: float,
+    decision: GateDecision,
+) -> None:
+    figures = {
+        "equity": report.equity_figure(dataset, [*models, buy_and_hold], fee),
+        "calibration": report.calibration_figure(dataset, models),
+    }
+    for label, figure in figures.items():
+        mlflow.log_figure(figure, f"{label}.png")
+    notes = [f"gate: {'promoted' if decision.promote else 'refused'}", *decision.reasons]
+    images = {label: report.png(figure) for label, figure in figures.items()}
+    mlflow.log_text(report.html_page(title, summary, notes, images), "evaluation_report.html")
+    mlflow.log_text(summary.to_csv(), "evaluation_summary.csv")
+    mlflow.log_dict(asdict(decision), "gate_decision.json")
