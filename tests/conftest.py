@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from alphapulse.settings import get_settings
+from alphapulse.settings import Settings, get_settings
 from alphapulse.store import make_engine, upgrade
 
 PG_ADMIN_DSN = os.environ.get("ALPHAPULSE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -24,12 +25,19 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     for name in list(os.environ):
         if name.startswith("ALPHAPULSE_") and name != "ALPHAPULSE_TEST_PG_DSN":
             monkeypatch.delenv(name)
-    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    tool_variables = {name: os.environ.get(name) for name in Settings().tool_environment()}
+    for name in tool_variables:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ALPHAPULSE_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+    for name, value in tool_variables.items():  # the CLI exports these with setdefault; undo it
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _admin_connection() -> psycopg.Connection:
@@ -48,16 +56,25 @@ def pg_server() -> str:
         pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_DSN}: {error}")
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A throwaway database, created for one test and dropped afterwards."""
+@contextmanager
+def throwaway_database(pg_server: str) -> Iterator[str]:
+    """A database created for the block and dropped (with any open connections) afterwards."""
     name = f"alphapulse_test_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     host_part = pg_server.rsplit("/", 1)[0].removeprefix("postgresql://")
-    yield f"postgresql+psycopg://{host_part}/{name}"
-    with _admin_connection() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"postgresql+psycopg://{host_part}/{name}"
+    finally:
+        with _admin_connection() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A throwaway database for one test."""
+    with throwaway_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture
