@@ -59,14 +59,6 @@ def test_ingest_news_good_and_malformed(tmp_path: Path) -> None:
     assert "58" in result.output
 
 
-def test_run_ingests_the_bundled_dataset_idempotently() -> None:
-    first = runner.invoke(app, ["run"])
-    assert first.exit_code == 0, first.output
-    second = runner.invoke(app, ["run"])
-    assert second.exit_code == 0, second.output
-    assert "43,780" in second.output
-
-
 def test_features_build_prints_the_version_and_materializes(isolated_home: Path) -> None:
     csv_path = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
     assert runner.invoke(app, ["ingest", "candles", "--csv", str(csv_path)]).exit_code == 0

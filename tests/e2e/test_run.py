@@ -1,0 +1,65 @@
+"""`alphapulse run` as a user runs it: the whole pipeline on the embedded defaults, twice."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.e2e
+
+
+def run_pipeline(workdir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ALPHAPULSE_", "PREFECT_", "BENTOML_", "MLFLOW_"))
+    }
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(BIN / "alphapulse"), "run"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    return result, time.perf_counter() - started
+
+
+def state(home: Path) -> dict[str, int]:
+    """Row counts that a second run must leave alone (store and MLflow)."""
+    counts = {}
+    with sqlite3.connect(home / "alphapulse.db") as app:
+        for table in ("candles", "news_items", "quality_findings", "feature_sets"):
+            counts[table] = app.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    with sqlite3.connect(home / "mlflow.db") as mlflow:
+        counts["mlflow_runs"] = mlflow.execute("SELECT count(*) FROM runs").fetchone()[0]
+        counts["model_versions"] = mlflow.execute("SELECT count(*) FROM model_versions").fetchone()[0]
+    return counts
+
+
+def test_run_twice_second_is_cached_and_changes_nothing(tmp_path: Path) -> None:
+    first, first_seconds = run_pipeline(tmp_path)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    home = tmp_path / ".alphapulse"
+    after_first = state(home)
+    assert after_first["candles"] == 43_780
+    assert after_first["feature_sets"] == 1
+    assert after_first["model_versions"] == 1
+    assert "out-of-sample walk-forward" in first.stdout
+    assert "always_long" in first.stdout
+
+    second, second_seconds = run_pipeline(tmp_path)
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    assert state(home) == after_first
+    assert "no new data since the last training" in second.stdout
+    print(f"alphapulse run: first {first_seconds:.1f} s, second {second_seconds:.1f} s")
