@@ -4,7 +4,8 @@
 
 Prints: the first build in this process (scores every headline with VADER and loads pandas-ta's
 numba kernels), warm full builds (headline scores cached; best of --repeat), headline scoring alone,
-and one online window of ``warmup_bars + 1`` bars with its news lookback (median of 50).
+and one online window (``online_window_bars``: back to the last bar's anchor) with its news lookback
+(median of 50).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from alphapulse.features import build, build_online, load_config
+from alphapulse.features import build, build_online, load_config, online_window_bars
 from alphapulse.features.sentiment import CachedScorer, VaderScorer
 from alphapulse.sources.bundled import bundled_candles, bundled_news
 from alphapulse.timeframes import timeframe_delta
@@ -38,9 +39,10 @@ def main() -> None:
     scoring = seconds(lambda: CachedScorer(VaderScorer()).score_many(titles))
     matrix = build(candles, news, config)
 
-    window = candles.iloc[-(matrix.warmup_bars + 1) :]
-    last_close = window["open_time"].iloc[-1] + timeframe_delta(config.timeframe)
-    recent = news[news["published_at"] > last_close - config.sentiment.news_lookback]
+    window = candles.iloc[-online_window_bars(config) :]
+    # The window is computed from its anchor bar on, so its news reaches back the lookback before that bar.
+    first_close = window["open_time"].iloc[0] + timeframe_delta(config.timeframe)
+    recent = news[news["published_at"] > first_close - config.sentiment.news_lookback]
     online = statistics.median(seconds(lambda: build_online(window, recent, config)) for _ in range(50))
 
     print(f"bars {len(candles)}  headlines {len(news)}  features {len(matrix.feature_columns)}")

@@ -2,7 +2,15 @@
 
 from alphapulse.features.config import FeatureConfig, LabelConfig, SentimentConfig, load_config
 from alphapulse.features.materialize import feature_path, materialize
-from alphapulse.features.matrix import FeatureMatrix, build, build_online, trainable, warmup_bars
+from alphapulse.features.matrix import (
+    FeatureMatrix,
+    anchor_time,
+    build,
+    build_online,
+    online_window_bars,
+    trainable,
+    warmup_bars,
+)
 from alphapulse.features.report import FeatureSetReport, build_feature_set, build_stored_feature_set
 from alphapulse.features.sentiment import HeadlineScorer, get_scorer, register_scorer
 from alphapulse.features.version import feature_set_version
@@ -14,6 +22,7 @@ __all__ = [
     "HeadlineScorer",
     "LabelConfig",
     "SentimentConfig",
+    "anchor_time",
     "build",
     "build_feature_set",
     "build_online",
@@ -23,6 +32,7 @@ __all__ = [
     "get_scorer",
     "load_config",
     "materialize",
+    "online_window_bars",
     "register_scorer",
     "trainable",
     "warmup_bars",

@@ -65,6 +65,11 @@ class FeatureConfig(BaseModel):
 
     timeframe: str = "1h"
     indicators: tuple[AnyIndicator, ...] = Field(min_length=1)
+    #: Bars per block of the epoch-anchored computation grid (see ``matrix``): recursive indicators
+    #: start afresh at each block's anchor, so an online window of ``warm-up + anchor_block_bars`` bars
+    #: reproduces the offline features bit for bit. Larger blocks make the offline build cheaper and
+    #: the online window longer.
+    anchor_block_bars: int = Field(default=1600, ge=1)
     sentiment: SentimentConfig = SentimentConfig()
     labels: LabelConfig = LabelConfig()
 

@@ -1,6 +1,13 @@
 """The one feature builder: training calls ``build`` on the history, serving ``build_online`` on a window.
 
-Both run the same code, so a model never sees features computed differently online than offline.
+Both run the same code on the same bars, so a model never sees features computed differently online
+than offline, to the last bit. Recursive indicators (EMA, Wilder smoothing, the OBV sum) remember where
+their series started, so "the same bars" needs a rule: features are computed on an epoch-anchored grid.
+Bar ``i`` (its open time in whole timeframes since 1970-01-01) is computed on the bars from its anchor
+``floor((i - W) / B) * B`` up to itself (``W`` the warm-up, ``B`` ``anchor_block_bars``). ``build`` runs
+one computation per anchor and keeps the bars sharing it; ``build_online`` runs the same computation
+on the client's bars from the last bar's anchor, which at most ``W + B`` bars always cover.
+
 Every feature at bar t is a function of bars up to t and headlines published up to t's close only;
 labels are the only columns that look forward, and they are kept apart (``label_*``).
 """
@@ -10,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.features.config import FeatureConfig, SentimentConfig
@@ -21,6 +29,8 @@ from alphapulse.features.version import feature_set_version
 from alphapulse.timeframes import timeframe_delta
 
 OHLCV = ("open", "high", "low", "close", "volume")
+
+BarNumbers = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -35,21 +45,42 @@ class FeatureMatrix:
 
 
 def warmup_bars(config: FeatureConfig) -> int:
-    """Leading bars to discard; an online window needs at least this many bars plus the current one."""
+    """Leading bars of a computation whose values are undefined or still remember the series' start."""
     return indicators_warmup(config.indicators)
+
+
+def online_window_bars(config: FeatureConfig) -> int:
+    """Bars an online window needs at most: the last bar's anchor is never further back than this."""
+    return warmup_bars(config) + config.anchor_block_bars
+
+
+def anchor_time(last_open: pd.Timestamp, config: FeatureConfig) -> pd.Timestamp:
+    """Open time of the first bar the computation of the bar opening at ``last_open`` starts from."""
+    step = pd.Timedelta(timeframe_delta(config.timeframe)).value
+    number = np.array([pd.Timestamp(last_open).value // step], dtype=np.int64)
+    return pd.Timestamp(int(_anchors(number, config)[0]) * step, tz="UTC")
 
 
 def build(candles: pd.DataFrame, news: pd.DataFrame, config: FeatureConfig) -> FeatureMatrix:
     index = _open_times(candles)
-    bars = pd.DataFrame({name: candles[name].to_numpy().astype(np.float64) for name in OHLCV}, index=index)
-    technical = compute_indicators(bars, config.indicators)
+    bars = _float_bars(candles, index)
+    numbers = _bar_numbers(index, config)
+    anchors = _anchors(numbers, config)
+    # Bars sharing an anchor form one block; each block is computed from its anchor on.
+    block_starts = np.flatnonzero(np.diff(anchors, prepend=anchors[:1] - 1))
+    block_ends = [*block_starts[1:], len(index)]
+    pieces = []
+    for first, stop in zip(block_starts, block_ends, strict=True):
+        origin = int(np.searchsorted(numbers, anchors[first], side="left"))
+        window = _window_features(bars.iloc[origin:stop], news, config)
+        pieces.append(window.iloc[first - origin :])
+    features = pd.concat(pieces) if pieces else _window_features(bars, news, config)
     close_time = index + timeframe_delta(config.timeframe)
-    sentiment = _news_features(index, close_time, news, config.sentiment)
     labels = make_labels(bars["close"], close_time, config.labels)
-    frame = pd.concat([technical, sentiment, bars[["close"]], labels], axis=1)
+    frame = pd.concat([features, bars[["close"]], labels], axis=1)
     return FeatureMatrix(
         frame=frame,
-        feature_columns=(*technical.columns, *sentiment.columns),
+        feature_columns=tuple(features.columns),
         version=feature_set_version(config),
         warmup_bars=warmup_bars(config),
         config=config,
@@ -59,15 +90,26 @@ def build(candles: pd.DataFrame, news: pd.DataFrame, config: FeatureConfig) -> F
 def build_online(
     candles_window: pd.DataFrame, news_window: pd.DataFrame, config: FeatureConfig
 ) -> pd.DataFrame:
-    """The latest bar's features as a one-row frame, from the last ``warmup_bars + 1`` bars or more.
+    """The latest bar's features as a one-row frame, bit-identical to its row of ``build``.
 
-    ``news_window`` must reach back ``config.sentiment.news_lookback`` before the last bar's close.
+    ``candles_window`` must reach back to the last bar's anchor (``online_window_bars`` bars always
+    do); ``news_window`` must hold the headlines published from ``news_lookback`` before the anchor
+    bar's close up to the last bar's close (more is harmless: the join ignores the rest).
     """
-    needed = warmup_bars(config) + 1
-    if len(candles_window) < needed:
-        raise ValueError(f"online window has {len(candles_window)} bars; the feature set needs {needed}")
-    matrix = build(candles_window, news_window, config)
-    return matrix.frame.iloc[[-1]][list(matrix.feature_columns)]
+    index = _open_times(candles_window)
+    if len(index) == 0:
+        raise ValueError("online window is empty")
+    numbers = _bar_numbers(index, config)
+    anchor = int(_anchors(numbers[-1:], config)[0])
+    if numbers[0] > anchor:
+        raise ValueError(
+            f"online window starts at {index[0].isoformat()}; the bar at {index[-1].isoformat()} needs "
+            f"candles from {anchor_time(index[-1], config).isoformat()} "
+            f"(the last {online_window_bars(config)} bars always suffice)"
+        )
+    origin = int(np.searchsorted(numbers, anchor, side="left"))
+    features = _window_features(_float_bars(candles_window, index).iloc[origin:], news_window, config)
+    return features.iloc[[-1]]
 
 
 def trainable(matrix: FeatureMatrix) -> pd.DataFrame:
@@ -84,6 +126,29 @@ def _open_times(candles: pd.DataFrame) -> pd.DatetimeIndex:
     if not index.is_monotonic_increasing or not index.is_unique:
         raise ValueError("candles.open_time must be strictly ascending (sorted, no duplicate bars)")
     return index
+
+
+def _float_bars(candles: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
+    return pd.DataFrame({name: candles[name].to_numpy().astype(np.float64) for name in OHLCV}, index=index)
+
+
+def _bar_numbers(index: pd.DatetimeIndex, config: FeatureConfig) -> BarNumbers:
+    """Whole timeframes since the epoch: the bar's position on the grid, whatever rows are missing."""
+    step = pd.Timedelta(timeframe_delta(config.timeframe)).value
+    return np.asarray(index.asi8 // step, dtype=np.int64)
+
+
+def _anchors(numbers: BarNumbers, config: FeatureConfig) -> BarNumbers:
+    block = config.anchor_block_bars
+    return np.asarray((numbers - warmup_bars(config)) // block * block, dtype=np.int64)
+
+
+def _window_features(bars: pd.DataFrame, news: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
+    """Technical and sentiment features of one computation window (the unit both builders share)."""
+    technical = compute_indicators(bars, config.indicators)
+    close_time = bars.index + timeframe_delta(config.timeframe)
+    sentiment = _news_features(pd.DatetimeIndex(bars.index), close_time, news, config.sentiment)
+    return pd.concat([technical, sentiment], axis=1)
 
 
 def _news_features(

@@ -112,7 +112,8 @@ class SmaRatio(Indicator):
 
     @property
     def warmup(self) -> int:
-        return max(self.lengths) - 1
+        # pandas-ta returns nothing for a series of exactly ``length`` rows, so that row is warm-up too.
+        return max(self.lengths)
 
 
 class EmaRatio(Indicator):
@@ -263,7 +264,8 @@ class Stochastic(Indicator):
 
     @property
     def warmup(self) -> int:
-        return self.k + self.smooth_k + self.d - 3
+        # pandas-ta's stoch returns nothing for fewer than k + d + smooth_k rows.
+        return self.k + self.smooth_k + self.d - 1
 
 
 class RealizedVolatility(Indicator):

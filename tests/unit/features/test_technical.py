@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from alphapulse.features import FeatureConfig, build, load_config
-from alphapulse.features.technical import SEED_TOLERANCE, recursive_memory
+from alphapulse.features.technical import SEED_TOLERANCE, compute_indicators, recursive_memory
 
 
 def test_features_are_scale_free(candles: pd.DataFrame, news: pd.DataFrame, config: FeatureConfig) -> None:
@@ -79,3 +79,22 @@ def _no_news() -> pd.DataFrame:
     return pd.DataFrame(
         {"published_at": pd.DatetimeIndex([], tz="UTC"), "title": [], "summary": [], "source": []}
     )
+
+
+def test_declared_warmup_covers_pandas_ta_minimum_lengths(candles: pd.DataFrame) -> None:
+    """Around each indicator's warm-up boundary, a series cut at that bar gives the full series' value.
+
+    pandas-ta returns nothing at all for series shorter than its own minimum (e.g. k + d + smooth_k rows
+    for the stochastic), so an under-declared warm-up makes a bar's value depend on later bars.
+    """
+    bars = pd.DataFrame(
+        {name: candles[name].map(float).to_numpy() for name in ("open", "high", "low", "close", "volume")},
+        index=pd.DatetimeIndex(candles["open_time"]),
+    )
+    for indicator in load_config().indicators:
+        full = compute_indicators(bars, (indicator,))
+        for length in range(max(1, indicator.warmup - 3), indicator.warmup + 4):
+            cut = compute_indicators(bars.iloc[:length], (indicator,)).iloc[-1]
+            pd.testing.assert_series_equal(
+                cut, full.iloc[length - 1], check_exact=True, obj=f"{indicator.kind}@{length}"
+            )

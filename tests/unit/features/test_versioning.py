@@ -27,6 +27,7 @@ def test_version_is_stable_across_spellings_and_moves_with_every_setting(tmp_pat
     assert len(feature_set_version(default)) == 16
     changes = [
         {"timeframe": "4h"},
+        {"anchor_block_bars": 800},
         {"indicators": default.indicators[:-1]},
         {"sentiment": default.sentiment.model_copy(update={"half_lives": ("2h",)})},
         {"sentiment": default.sentiment.model_copy(update={"scorer": "finance_lexicon"})},
