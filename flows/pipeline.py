@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow
 
 from alphapulse.training.config import Profile
+from flows.export import export_champion
 from flows.features import build_features
 from flows.ingest import ingest_candles, ingest_news
 from flows.monitor import monitor
@@ -20,17 +21,27 @@ class PipelineResult:
     news: list[dict[str, Any]]
     features: list[dict[str, Any]]
     training: list[Trained]
+    export: dict[str, Any]
     monitoring: dict[str, Any]
 
 
 @flow(name="pipeline", log_prints=True)
-def pipeline(profile: Profile = "fast") -> PipelineResult:
-    """Ingest (validated, quarantined) -> features -> train + gate -> drift and outcomes."""
+def pipeline(profile: Profile = "fast", build_bento: bool = False) -> PipelineResult:
+    """Ingest (validated, quarantined) -> features -> train + gate -> export champion -> drift and outcomes.
+
+    ``build_bento`` also packages a Bento after the export (slow; the export-champion deployment does it).
+    """
     candles = ingest_candles()
     news = ingest_news()
     features = build_features()
     training = train_and_promote(profile=profile)
+    exported = export_champion(build=build_bento)
     monitoring = monitor()
     return PipelineResult(
-        candles=candles, news=news, features=features, training=training, monitoring=monitoring
+        candles=candles,
+        news=news,
+        features=features,
+        training=training,
+        export=exported,
+        monitoring=monitoring,
     )

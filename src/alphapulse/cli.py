@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from alphapulse import __version__
 from alphapulse.console import console, err_console, progress
-from alphapulse.features import build_stored_feature_set, load_config
 from alphapulse.ingest import IngestReport, ingest_csv, ingest_feed, ingest_symbol
 from alphapulse.quality import stored_findings
 from alphapulse.settings import get_settings
@@ -22,17 +22,12 @@ from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
 from alphapulse.store.queries import count_candles, count_news, stored_symbols
-from alphapulse.training import (
-    list_versions,
-    promote,
-    registered_name,
-    results_table,
-    rollback,
-    versions_table,
-)
-from alphapulse.training.from_store import train_from_store
-from alphapulse.training.train import TrainingReport
 
+if TYPE_CHECKING:
+    from alphapulse.training.train import TrainingReport
+
+# Heavy libraries (MLflow, BentoML, pandas-ta, Evidently, Prefect) are imported inside the commands that
+# use them, so `alphapulse --help` and the light commands start quickly.
 app = typer.Typer(help="AlphaPulse: crypto trading signals from candles and news.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Bring candles and news into the store.", no_args_is_help=True)
@@ -195,6 +190,8 @@ def features_build(
     ] = None,
 ) -> None:
     """Build, version and materialize the feature set; prints rows, columns, warm-up and version."""
+    from alphapulse.features import build_stored_feature_set, load_config
+
     settings = get_settings()
     settings.ensure_dirs()
     engine = ensure_schema()
@@ -270,6 +267,8 @@ def monitor(
 
 
 def _training_tables(reports: list[TrainingReport], *, cached: bool = False) -> None:
+    from alphapulse.training import results_table
+
     for report in reports:
         if cached:
             console.print(
@@ -299,6 +298,8 @@ def train(
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
 ) -> None:
     """Train every model family, evaluate walk-forward beside baselines, log to MLflow, run the gate."""
+    from alphapulse.training.from_store import train_from_store
+
     if profile not in ("fast", "full"):
         raise typer.BadParameter("choose fast or full", param_hint="--profile")
     settings = get_settings()
@@ -328,6 +329,8 @@ def train(
 @model_app.command("list")
 def model_list(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT") -> None:
     """Registered versions with their aliases, data windows and gate decisions."""
+    from alphapulse.training import list_versions, registered_name, versions_table
+
     settings = get_settings()
     infos = list_versions(symbol, settings.timeframe, settings=settings)
     name = registered_name(symbol, settings.timeframe)
@@ -343,6 +346,8 @@ def model_promote(
     version: Annotated[str | None, typer.Option(help="Version to promote; default: the challenger")] = None,
 ) -> None:
     """Make a version the champion by hand (overrides the gate; the previous champion can be restored)."""
+    from alphapulse.training import promote
+
     settings = get_settings()
     try:
         change = promote(symbol, settings.timeframe, version=version, settings=settings)
@@ -355,6 +360,8 @@ def model_promote(
 @model_app.command("rollback")
 def model_rollback(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT") -> None:
     """Restore the previous champion in one step."""
+    from alphapulse.training import rollback
+
     settings = get_settings()
     try:
         change = rollback(symbol, settings.timeframe, settings=settings)
@@ -362,6 +369,44 @@ def model_rollback(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/US
         err_console.print(f"[red]error:[/] {error}")
         raise typer.Exit(code=1) from error
     console.print(change.message)
+
+
+@model_app.command("export")
+def model_export(
+    symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT",
+    challenger: Annotated[bool, typer.Option("--challenger", help="Export the challenger instead")] = False,
+) -> None:
+    """Copy the MLflow champion (or challenger) into the BentoML model store, labelled with its lineage."""
+    from alphapulse.serving import export_model
+
+    settings = get_settings()
+    try:
+        tag = export_model(
+            symbol, settings.timeframe, role="challenger" if challenger else "champion", settings=settings
+        )
+    except (LookupError, ValueError) as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(f"exported {tag} into {settings.bentoml_home}")
+
+
+@model_app.command("bento")
+def model_bento() -> None:
+    """Build a versioned Bento of the service and the exported champions (`bentoml build`)."""
+    from alphapulse.serving import build_bento
+
+    console.print(f"built {build_bento(settings=get_settings())}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 3000,
+) -> None:
+    """Run the BentoML service (`bentoml serve`) on the configured stack; see docs/SERVING.md."""
+    from alphapulse.serving import serve_command
+
+    raise typer.Exit(subprocess.call(serve_command(host, port)))
 
 
 @app.command()
@@ -404,4 +449,11 @@ def run(
         f"{settings.mlflow_tracking_uri} (mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",
     )
     summary.add_row("models", "alphapulse model list")
+    exported = [tag for tag in result.export["exported"] if tag]
+    summary.add_row(
+        "serving",
+        f"exported {', '.join(exported)}; serve with: alphapulse serve"
+        if exported
+        else "no champion yet (the gate refused), so nothing to serve; see the reasons above",
+    )
     console.print(summary)

@@ -33,6 +33,7 @@ EXPECTED_DEPLOYMENTS = {
     "ingest-news/ingest-news",
     "build-features/build-features",
     "train-and-promote/train-and-promote",
+    "export-champion/export-champion",
     "monitor/monitor",
     "pipeline/pipeline",
 }

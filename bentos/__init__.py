@@ -1,0 +1,1 @@
+"""BentoML services: thin wrappers over ``alphapulse.serving``."""

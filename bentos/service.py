@@ -1,0 +1,87 @@
+"""The AlphaPulse BentoML service: HTTP onto ``alphapulse.serving.ServingRuntime``, nothing more.
+
+Run with ``alphapulse serve`` (or ``bentoml serve bentos.service:AlphaPulse``); build with
+``alphapulse model bento``. Endpoint semantics and the wire format are in docs/SERVING.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import bentoml
+from fastapi import FastAPI
+from pydantic import Field
+
+from alphapulse.serving import (
+    SERVICE_CONFIG,
+    BatchPrediction,
+    CandleIn,
+    FeatureRowIn,
+    HeadlineIn,
+    JsonOnly,
+    ModelsLoaded,
+    Prediction,
+    ServingRuntime,
+    Symbol,
+    Timeframe,
+    http_errors,
+)
+from alphapulse.settings import get_settings
+
+MAX_CANDLES = 20_000
+MAX_HEADLINES = 20_000
+#: BentoML endpoints are POST only; the read-only ones are GET routes of this app, mounted beside them.
+reads = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@bentoml.asgi_app(reads, path="/")
+@bentoml.service(name="alphapulse", **SERVICE_CONFIG)
+class AlphaPulse:
+    def __init__(self) -> None:
+        self.runtime = ServingRuntime(get_settings())
+        self.runtime.start_background()
+
+    def __is_ready__(self) -> bool:
+        return self.runtime.ready
+
+    @bentoml.on_shutdown
+    def shutdown(self) -> None:
+        self.runtime.close()
+
+    @bentoml.api(route="/predict")
+    def predict(
+        self,
+        symbol: Symbol,
+        timeframe: Timeframe,
+        candles: Annotated[list[CandleIn], Field(min_length=1, max_length=MAX_CANDLES)],
+        headlines: Annotated[list[HeadlineIn], Field(max_length=MAX_HEADLINES)] | None = None,
+    ) -> Prediction:
+        """Features computed from the candles sent (ascending, reaching back to the last bar's anchor)."""
+        with http_errors():
+            return self.runtime.predict(symbol, timeframe, candles, headlines or [])
+
+    @bentoml.api(route="/signal")
+    async def signal(self, symbol: Symbol, timeframe: Timeframe) -> Prediction:
+        """The latest closed bar, from the features the pipeline precomputed."""
+        with http_errors():
+            return self.runtime.signal(symbol, timeframe)
+
+    @bentoml.api(route="/predict_batch", batchable=True, max_batch_size=1000, max_latency_ms=1000)
+    def predict_batch(self, rows: list[FeatureRowIn]) -> list[BatchPrediction]:
+        """Precomputed feature rows, batched across requests into one model call per instrument."""
+        with http_errors():
+            return self.runtime.predict_batch(rows)
+
+    @reads.get("/model")
+    async def model(self) -> ModelsLoaded:
+        """The models this worker serves."""
+        return self.runtime.models()
+
+    @bentoml.api(route="/admin/reload")
+    def reload(self, ctx: bentoml.Context) -> ModelsLoaded:
+        """Hot-swap to the store's latest champion (and challenger); needs the X-API-Key header."""
+        with http_errors():
+            return self.runtime.admin_reload(ctx.request.headers.get("x-api-key"))
+
+
+AlphaPulse.add_asgi_middleware(JsonOnly)

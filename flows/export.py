@@ -1,0 +1,40 @@
+"""Export flow: the MLflow champion into the BentoML model store, then a versioned Bento."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task, unmapped
+
+from alphapulse.serving import build_bento, export_model
+from alphapulse.settings import get_settings
+from flows.common import engine
+
+
+@task(task_run_name="export {symbol} {timeframe}", timeout_seconds=600)
+def export_symbol(symbol: str, timeframe: str) -> str | None:
+    """The champion's tag in the BentoML store, or None when the gate has not crowned one yet."""
+    try:
+        return str(export_model(symbol, timeframe, role="champion", settings=get_settings()))
+    except LookupError as missing:
+        print(f"{symbol} {timeframe}: {missing}; nothing to export")
+        return None
+
+
+@task(task_run_name="bentoml build", timeout_seconds=1800)
+def build_task(symbols: list[str], timeframe: str) -> str:
+    return build_bento(symbols, timeframe, settings=get_settings())
+
+
+@flow(name="export-champion", log_prints=True)
+def export_champion(
+    symbols: list[str] | None = None, timeframe: str | None = None, build: bool = True
+) -> dict[str, Any]:
+    settings = get_settings()
+    engine()  # the store must exist before the service that reads it is packaged
+    names = symbols or settings.symbols
+    timeframe = timeframe or settings.timeframe
+    exported = [future.result() for future in export_symbol.map(names, unmapped(timeframe))]
+    ready = [name for name, tag in zip(names, exported, strict=True) if tag is not None]
+    bento = build_task(ready, timeframe) if build and ready else None
+    return {"exported": exported, "bento": bento}

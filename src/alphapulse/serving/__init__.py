@@ -1,0 +1,51 @@
+"""Serving: the BentoML service's logic (``bentos/service.py`` is a thin wrapper over this package)."""
+
+from alphapulse.serving.bento import build_bento
+from alphapulse.serving.bundle import (
+    ServedModel,
+    bento_model_name,
+    export_champion,
+    export_model,
+    load_bundle,
+)
+from alphapulse.serving.config import SERVICE_CONFIG
+from alphapulse.serving.errors import http_errors
+from alphapulse.serving.inputs import InputError
+from alphapulse.serving.middleware import JsonOnly
+from alphapulse.serving.runtime import NoFeaturesError, ServingRuntime, UnauthorizedError
+from alphapulse.serving.schemas import (
+    BatchPrediction,
+    CandleIn,
+    FeatureRowIn,
+    HeadlineIn,
+    ModelsLoaded,
+    Prediction,
+    Symbol,
+    Timeframe,
+)
+from alphapulse.serving.serve import serve_command
+
+__all__ = [
+    "SERVICE_CONFIG",
+    "BatchPrediction",
+    "CandleIn",
+    "FeatureRowIn",
+    "HeadlineIn",
+    "InputError",
+    "JsonOnly",
+    "ModelsLoaded",
+    "NoFeaturesError",
+    "Prediction",
+    "ServedModel",
+    "ServingRuntime",
+    "Symbol",
+    "Timeframe",
+    "UnauthorizedError",
+    "bento_model_name",
+    "build_bento",
+    "export_champion",
+    "export_model",
+    "http_errors",
+    "load_bundle",
+    "serve_command",
+]

@@ -1,0 +1,29 @@
+"""Library errors to HTTP statuses, so every refusal is a 4xx with its reason and never a 500.
+
+BentoML turns a raised ``BentoMLException`` into a JSON error with the exception's status; a refused
+input says ``<field>: <reason>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http import HTTPStatus
+
+from bentoml.exceptions import BentoMLException, NotFound, UnprocessableEntity
+
+from alphapulse.money import MoneyError
+from alphapulse.serving.inputs import InputError
+from alphapulse.serving.runtime import NoFeaturesError, UnauthorizedError
+
+
+@contextmanager
+def http_errors() -> Iterator[None]:
+    try:
+        yield
+    except (InputError, MoneyError) as error:
+        raise UnprocessableEntity(str(error)) from error
+    except NoFeaturesError as error:
+        raise NotFound(str(error)) from error
+    except UnauthorizedError as error:
+        raise BentoMLException(str(error), error_code=HTTPStatus.UNAUTHORIZED) from error

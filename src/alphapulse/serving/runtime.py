@@ -1,0 +1,335 @@
+"""Everything the service does, without the service: models, features, answers, logging, reloads.
+
+``bentos/service.py`` only maps HTTP onto this class, so the behaviour is plain Python that tests and
+benchmarks can hold. One instance lives in each server worker. Model swaps replace one immutable
+mapping in a single assignment: a request that already picked its model finishes with it, the next one
+sees the new model, and no request waits for a reload.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphapulse.features import build_online
+from alphapulse.serving import metrics
+from alphapulse.serving.answer import bar_volatility, direction, prediction
+from alphapulse.serving.bundle import BUNDLE_FORMAT, ServedModel, load_bundle
+from alphapulse.serving.inputs import InputError, online_window
+from alphapulse.serving.predlog import PredictionWriter
+from alphapulse.serving.schemas import (
+    BatchPrediction,
+    CandleIn,
+    FeatureRowIn,
+    HeadlineIn,
+    ModelsLoaded,
+    Prediction,
+)
+from alphapulse.serving.signals import SignalCache
+from alphapulse.settings import Settings
+from alphapulse.sources.bundled import pipeline_exchange
+from alphapulse.store import make_engine
+
+LOGGER = logging.getLogger(__name__)
+
+
+class UnauthorizedError(PermissionError):
+    """The admin key is missing or wrong (or no admin key is configured at all)."""
+
+
+class NoFeaturesError(LookupError):
+    """No precomputed features for the instrument yet: ``alphapulse features build`` has not run."""
+
+
+@dataclass(frozen=True)
+class Served:
+    champion: ServedModel
+    challenger: ServedModel | None
+
+
+Key = tuple[str, str]
+
+
+class ServingRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine = make_engine(settings.database_url)
+        self._signals = SignalCache(self._engine, pipeline_exchange(settings))
+        self._writer = PredictionWriter(self._engine)
+        self._served: dict[Key, Served] = {}
+        self._reload_lock = threading.Lock()
+        self._marker = settings.home / "serving" / "reload-requested"
+        self._marker_seen = _mtime(self._marker)
+        self._stopping = threading.Event()
+        self._refresher: threading.Thread | None = None
+        self.reload_models()
+        self.refresh_signals()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._served)
+
+    def start_background(self) -> None:
+        """Refresh precomputed features and follow reloads requested through another worker."""
+        self._refresher = threading.Thread(target=self._refresh_loop, name="serving-refresh", daemon=True)
+        self._refresher.start()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._refresher is not None:
+            self._refresher.join(5)
+        self._writer.close()
+        self._engine.dispose()
+
+    def _refresh_loop(self) -> None:
+        while not self._stopping.wait(self._settings.serving_refresh_seconds):
+            try:
+                seen = _mtime(self._marker)
+                if seen != self._marker_seen:
+                    self._marker_seen = seen
+                    self.reload_models()
+                self.refresh_signals()
+            except Exception:
+                LOGGER.exception("serving refresh failed; keeping what is loaded")
+
+    def reload_models(self) -> ModelsLoaded:
+        """Load the store's latest bundles; what cannot be loaded keeps its current model."""
+        with self._reload_lock:
+            served: dict[Key, Served] = {}
+            for registered in _registered_models():
+                champion = load_bundle(registered, "champion")
+                if champion is None:
+                    continue
+                challenger = (
+                    load_bundle(registered, "challenger") if self._settings.shadow_challenger else None
+                )
+                served[(champion.symbol, champion.timeframe)] = Served(champion, challenger)
+            self._served = served
+            return self.models()
+
+    def refresh_signals(self) -> None:
+        wanted = []
+        for (symbol, _timeframe), models in self._served.items():
+            wanted.append((symbol, models.champion.config))
+            if models.challenger is not None:
+                wanted.append((symbol, models.challenger.config))
+        self._signals.refresh(wanted)
+
+    def admin_reload(self, api_key: str | None) -> ModelsLoaded:
+        """Reload this worker now and ask the other workers to follow (they poll a marker file)."""
+        expected = self._settings.admin_api_key
+        if expected is None or api_key is None:
+            raise UnauthorizedError("admin key required")
+        if not secrets.compare_digest(api_key.encode(), expected.get_secret_value().encode()):
+            raise UnauthorizedError("admin key required")
+        loaded = self.reload_models()
+        self.refresh_signals()
+        self._marker.parent.mkdir(parents=True, exist_ok=True)
+        self._marker.write_text(datetime.now(UTC).isoformat())
+        self._marker_seen = _mtime(self._marker)
+        return loaded
+
+    def models(self) -> ModelsLoaded:
+        described = []
+        for models in self._served.values():
+            described.append(models.champion.describe())
+            if models.challenger is not None:
+                described.append(models.challenger.describe())
+        return ModelsLoaded(models=described, shadow=self._settings.shadow_challenger)
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    def predict(
+        self, symbol: str, timeframe: str, candles: Sequence[CandleIn], headlines: Sequence[HeadlineIn]
+    ) -> Prediction:
+        """Features from the client's candles (the same builder as training), then the champion."""
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        models = self._models_for(symbol, timeframe)
+        computed: dict[str, tuple[pd.DataFrame, datetime]] = {}
+        answers = []
+        for model in _roles(models):
+            version = model.predictor.feature_version
+            if version not in computed:
+                window = online_window(candles, headlines, model.config, datetime.now(UTC))
+                features = build_online(window.candles, window.news, model.config)
+                computed[version] = (features, window.window_start)
+            features, window_start = computed[version]
+            answers.append(
+                self._answer(
+                    "predict", request_id, model, symbol, features, window_start, candles[-1].close, started
+                )
+            )
+        return self._log(answers)
+
+    def signal(self, symbol: str, timeframe: str) -> Prediction:
+        """The latest closed bar from precomputed features: a lookup and one model call."""
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        models = self._models_for(symbol, timeframe)
+        answers = []
+        for model in _roles(models):
+            bar = self._signals.get(symbol, timeframe, model.predictor.feature_version)
+            if bar is None:
+                raise NoFeaturesError(
+                    f"no precomputed features of feature set {model.predictor.feature_version} for "
+                    f"{symbol} {timeframe}; run `alphapulse features build`"
+                )
+            answers.append(
+                self._answer(
+                    "signal",
+                    request_id,
+                    model,
+                    symbol,
+                    bar.features,
+                    bar.window_start,
+                    bar.reference_price,
+                    started,
+                )
+            )
+        return self._log(answers)
+
+    def predict_batch(self, rows: Sequence[FeatureRowIn]) -> list[BatchPrediction]:
+        """Champion probabilities for precomputed feature rows; a row the model cannot score gets its
+        ``error`` instead, so one bad row never fails the other requests batched with it."""
+        results: list[BatchPrediction | None] = [None] * len(rows)
+        groups: dict[Key, list[int]] = {}
+        for position, row in enumerate(rows):
+            groups.setdefault((row.symbol, row.timeframe), []).append(position)
+        for (symbol, timeframe), positions in groups.items():
+            served = self._served.get((symbol, timeframe))
+            if served is None:
+                for position in positions:
+                    results[position] = BatchPrediction(error=_unknown(symbol, timeframe, self._served))
+                continue
+            model = served.champion
+            columns = model.predictor.feature_columns
+            scorable = []
+            for position in positions:
+                missing = [c for c in columns if c not in rows[position].features]
+                if missing:
+                    results[position] = BatchPrediction(error=f"features: missing {', '.join(missing)}")
+                else:
+                    scorable.append(position)
+            if not scorable:
+                continue
+            matrix = np.array(
+                [[_float(rows[p].features[c]) for c in columns] for p in scorable], dtype=np.float64
+            )
+            probabilities = model.predictor.predict_proba(pd.DataFrame(matrix, columns=list(columns)))
+            for position, probability in zip(scorable, probabilities, strict=True):
+                value = float(probability)
+                results[position] = BatchPrediction(
+                    probability_up=value, direction=direction(value), model=model.ref
+                )
+                metrics.observe("predict_batch", direction(value), "champion", model.ref.version, None)
+        return [result for result in results if result is not None]
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _models_for(self, symbol: str, timeframe: str) -> Served:
+        served = self._served.get((symbol, timeframe))
+        if served is None:
+            field = "symbol" if all(s != symbol for s, _ in self._served) else "timeframe"
+            raise InputError(field, _unknown(symbol, timeframe, self._served))
+        return served
+
+    def _answer(
+        self,
+        endpoint: str,
+        request_id: str,
+        model: ServedModel,
+        symbol: str,
+        features: pd.DataFrame,
+        window_start: datetime,
+        reference_price: Decimal,
+        started: float,
+    ) -> tuple[ServedModel, Prediction, datetime]:
+        probability = float(model.predictor.predict_proba(features)[0])
+        if not math.isfinite(probability):
+            raise InputError("candles", "the features of the last bar are undefined (gaps in the window?)")
+        elapsed = time.perf_counter() - started
+        answer = prediction(
+            model,
+            request_id=request_id,
+            symbol=symbol,
+            as_of=pd.Timestamp(features.index[-1]).to_pydatetime(),
+            probability_up=probability,
+            volatility=bar_volatility(features, model.config),
+            reference_price=reference_price,
+            latency_ms=elapsed * 1000.0,
+        )
+        metrics.observe(endpoint, answer.direction, model.role, answer.model.version, elapsed)
+        return model, answer, window_start
+
+    def _log(self, answers: list[tuple[ServedModel, Prediction, datetime]]) -> Prediction:
+        now = datetime.now(UTC)
+        for model, answer, window_start in answers:
+            self._writer.submit(_log_row(model, answer, window_start, now))
+        return answers[0][1]
+
+
+def _roles(models: Served) -> list[ServedModel]:
+    return [models.champion] if models.challenger is None else [models.champion, models.challenger]
+
+
+def _log_row(model: ServedModel, answer: Prediction, window_start: datetime, now: datetime) -> dict[str, Any]:
+    return {
+        "request_id": answer.request_id,
+        "role": model.role,
+        "symbol": answer.symbol,
+        "timeframe": answer.timeframe,
+        "as_of": answer.as_of,
+        "window_start": window_start,
+        "window_end": answer.as_of,
+        "direction": answer.direction,
+        "probability_up": answer.probability_up,
+        "expected_return": answer.expected_return,
+        "reference_price": answer.reference_price,
+        "model_name": answer.model.name,
+        "model_version": answer.model.version,
+        "feature_set": answer.model.feature_set,
+        "latency_ms": answer.latency_ms,
+        "created_at": now,
+    }
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _unknown(symbol: str, timeframe: str, served: dict[Key, Served]) -> str:
+    known = ", ".join(f"{s} {t}" for s, t in sorted(served)) or "none"
+    return f"no model serves {symbol} {timeframe} (served: {known})"
+
+
+def _registered_models() -> list[str]:
+    import bentoml
+
+    names = set()
+    for model in bentoml.models.list():
+        if model.info.metadata.get("format") == BUNDLE_FORMAT and model.info.labels.get("role") == "champion":
+            names.add(str(model.info.labels["registered_model"]))
+    return sorted(names)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None

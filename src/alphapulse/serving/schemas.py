@@ -1,0 +1,143 @@
+"""The HTTP contract of the service: request and answer models, money as exact decimal strings.
+
+Money fields use ``alphapulse.money`` types, so the OpenAPI document says ``type: string`` for each and
+a float is refused with the field's name. Accepted spellings of money: a JSON string holding a plain
+or scientific decimal ("67012.55", "6.701255e4"), or a JSON integer; floats, NaN and Infinity are
+refused. Each candle is checked on its own here (positive, storable prices, low <= open/close <= high);
+checks across candles (order, duplicates, window length) need the feature set and live in
+``serving.inputs``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from alphapulse.money import Price, Quantity, ensure_storable, to_text
+
+Direction = Literal["up", "down"]
+Role = Literal["champion", "challenger"]
+
+
+def _storable(value: Decimal) -> Decimal:
+    return ensure_storable(value, field="value")
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError(f"{to_text(value)} is not a positive price")
+    return value
+
+
+WirePrice = Annotated[Price, AfterValidator(_storable), AfterValidator(_positive)]
+WireQuantity = Annotated[Quantity, AfterValidator(_storable)]
+Symbol = Annotated[str, Field(min_length=1, max_length=32, examples=["BTC/USDT"])]
+Timeframe = Annotated[str, Field(min_length=2, max_length=8, examples=["1h"])]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CandleIn(_Wire):
+    """One closed bar; ``open_time`` must carry a UTC offset (naive times are refused)."""
+
+    open_time: AwareDatetime
+    open: WirePrice
+    high: WirePrice
+    low: WirePrice
+    close: WirePrice
+    volume: WireQuantity
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CandleIn:
+        if self.high < self.low:
+            raise ValueError(f"high {to_text(self.high)} is below low {to_text(self.low)}")
+        for name in ("open", "close"):
+            value: Decimal = getattr(self, name)
+            if not self.low <= value <= self.high:
+                raise ValueError(f"{name} {to_text(value)} is outside [low, high]")
+        return self
+
+
+class HeadlineIn(_Wire):
+    published_at: AwareDatetime
+    title: str = Field(max_length=1000)
+
+
+class ModelRef(_Wire):
+    name: str
+    version: str
+    feature_set: str
+
+
+class Prediction(_Wire):
+    """One answer; ``as_of`` is the open time of the bar whose close the prediction starts from."""
+
+    #: Also in the prediction log, so a client can find this answer's outcome later.
+    request_id: str
+    symbol: str
+    timeframe: str
+    as_of: datetime
+    direction: Direction
+    probability_up: float
+    #: Expected log return over the label horizon: (2p - 1) * E|r|, E|r| from the bar's realized vol.
+    expected_return: float | None
+    reference_price: Price
+    model: ModelRef
+    latency_ms: float
+
+
+class FeatureRowIn(_Wire):
+    """A precomputed feature row for ``/predict_batch``: values by feature name, as the model was trained."""
+
+    symbol: Symbol
+    timeframe: Timeframe
+    features: dict[str, float | None]
+
+
+class BatchPrediction(_Wire):
+    """One row's answer, or its ``error`` (a batch shares one model call, so rows fail one by one)."""
+
+    probability_up: float | None = None
+    direction: Direction | None = None
+    model: ModelRef | None = None
+    error: str | None = None
+
+
+class LoadedModel(_Wire):
+    symbol: str
+    timeframe: str
+    role: Role
+    bento_tag: str
+    registered_model: str
+    mlflow_version: str
+    feature_set: str
+    family: str
+    data_start: str
+    data_end: str
+    loaded_at: datetime
+
+
+class ModelsLoaded(_Wire):
+    models: list[LoadedModel]
+    shadow: bool
+
+
+__all__ = [
+    "BatchPrediction",
+    "CandleIn",
+    "Direction",
+    "FeatureRowIn",
+    "HeadlineIn",
+    "LoadedModel",
+    "ModelRef",
+    "ModelsLoaded",
+    "Prediction",
+    "Role",
+    "Symbol",
+    "Timeframe",
+]
