@@ -157,6 +157,7 @@ def predict_body(settings: Settings) -> bytes:
 def server(kind: str, settings: Settings, port: int) -> Iterator[str]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ALPHAPULSE_", "BENTOML_"))},
+        **settings.tool_environment(),
         "ALPHAPULSE_HOME": str(settings.home),
         "BENTOML_HOME": str(settings.bentoml_home),
         "BENTOML_DO_NOT_TRACK": "true",

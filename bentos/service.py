@@ -22,9 +22,11 @@ from alphapulse.serving import (
     ModelsLoaded,
     Prediction,
     ServingRuntime,
+    SignalRequest,
     Symbol,
     Timeframe,
     http_errors,
+    route_errors,
 )
 from alphapulse.settings import get_settings
 
@@ -60,11 +62,12 @@ class AlphaPulse:
         with http_errors():
             return self.runtime.predict(symbol, timeframe, candles, headlines or [])
 
-    @bentoml.api(route="/signal")
-    async def signal(self, symbol: Symbol, timeframe: Timeframe) -> Prediction:
-        """The latest closed bar, from the features the pipeline precomputed."""
-        with http_errors():
-            return self.runtime.signal(symbol, timeframe)
+    @reads.post("/signal")
+    async def signal(self, request: SignalRequest) -> Prediction:
+        """The latest closed bar, from the features the pipeline precomputed (the hot path: a plain route
+        of the mounted app, so no per-request BentoML IO machinery; see docs/SERVING.md)."""
+        with route_errors():
+            return self.runtime.signal(request.symbol, request.timeframe)
 
     @bentoml.api(route="/predict_batch", batchable=True, max_batch_size=1000, max_latency_ms=1000)
     def predict_batch(self, rows: list[FeatureRowIn]) -> list[BatchPrediction]:

@@ -9,7 +9,7 @@ from alphapulse.serving.bundle import (
     load_bundle,
 )
 from alphapulse.serving.config import SERVICE_CONFIG
-from alphapulse.serving.errors import http_errors
+from alphapulse.serving.errors import http_errors, route_errors
 from alphapulse.serving.inputs import InputError
 from alphapulse.serving.middleware import JsonOnly
 from alphapulse.serving.runtime import NoFeaturesError, ServingRuntime, UnauthorizedError
@@ -20,6 +20,7 @@ from alphapulse.serving.schemas import (
     HeadlineIn,
     ModelsLoaded,
     Prediction,
+    SignalRequest,
     Symbol,
     Timeframe,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Prediction",
     "ServedModel",
     "ServingRuntime",
+    "SignalRequest",
     "Symbol",
     "Timeframe",
     "UnauthorizedError",
@@ -47,5 +49,6 @@ __all__ = [
     "export_model",
     "http_errors",
     "load_bundle",
+    "route_errors",
     "serve_command",
 ]

@@ -1,7 +1,8 @@
 """The BentoML service configuration, tuned for a small CPU box (measured in ``bench/serve.py``).
 
-- ``workers``: one server process per core; a prediction is a few microseconds of model work
-  wrapped in a lot of Python, so processes, not threads, add throughput.
+- ``workers``: ``settings.serving_workers`` (default one per core); a prediction is a few microseconds
+  of model work wrapped in a lot of Python, so processes, not threads, add throughput. On a box that
+  also runs the load (or the pipeline), fewer workers than cores serve more.
 - access logging off: one log line per request costs more than the model call (errors still log).
 - tracing sample rate 0: no span objects per request.
 - ``threads``: the sync endpoints (``/predict`` builds features) run in a small pool; the hot
@@ -10,11 +11,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from alphapulse.settings import get_settings
+
 SERVICE_CONFIG: dict[str, Any] = {
-    "workers": os.cpu_count() or 1,
+    "workers": get_settings().serving_workers,
     "threads": 4,
     "traffic": {"timeout": 30},
     "logging": {"access": {"enabled": False}},

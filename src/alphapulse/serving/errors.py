@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from http import HTTPStatus
 
 from bentoml.exceptions import BentoMLException, NotFound, UnprocessableEntity
+from fastapi import HTTPException
 
 from alphapulse.money import MoneyError
 from alphapulse.serving.inputs import InputError
@@ -27,3 +28,16 @@ def http_errors() -> Iterator[None]:
         raise NotFound(str(error)) from error
     except UnauthorizedError as error:
         raise BentoMLException(str(error), error_code=HTTPStatus.UNAUTHORIZED) from error
+
+
+@contextmanager
+def route_errors() -> Iterator[None]:
+    """The same mapping for routes of the service's mounted FastAPI app (which BentoML does not translate)."""
+    try:
+        yield
+    except (InputError, MoneyError) as error:
+        raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(error)) from error
+    except NoFeaturesError as error:
+        raise HTTPException(HTTPStatus.NOT_FOUND, detail=str(error)) from error
+    except UnauthorizedError as error:
+        raise HTTPException(HTTPStatus.UNAUTHORIZED, detail=str(error)) from error

@@ -68,6 +68,8 @@ class ServingRuntime:
         self._settings = settings
         self._engine = make_engine(settings.database_url)
         self._signals = SignalCache(self._engine, pipeline_exchange(settings))
+        #: (symbol, timeframe, role) -> (model tag, bar time, probability, volatility) of the latest bar.
+        self._scores: dict[tuple[str, str, str], tuple[str, datetime, float, float | None]] = {}
         self._writer = PredictionWriter(self._engine)
         self._served: dict[Key, Served] = {}
         self._reload_lock = threading.Lock()
@@ -260,28 +262,51 @@ class ServingRuntime:
         reference_price: Decimal,
         started: float,
     ) -> tuple[ServedModel, Prediction, datetime]:
-        probability = float(model.predictor.predict_proba(features)[0])
-        if not math.isfinite(probability):
-            raise InputError("candles", "the features of the last bar are undefined (gaps in the window?)")
+        as_of = pd.Timestamp(features.index[-1]).to_pydatetime()
+        probability, volatility = (
+            self._latest_score(model, symbol, as_of, features)
+            if endpoint == "signal"
+            else _score(model, features)
+        )
         elapsed = time.perf_counter() - started
         answer = prediction(
             model,
             request_id=request_id,
             symbol=symbol,
-            as_of=pd.Timestamp(features.index[-1]).to_pydatetime(),
+            as_of=as_of,
             probability_up=probability,
-            volatility=bar_volatility(features, model.config),
+            volatility=volatility,
             reference_price=reference_price,
             latency_ms=elapsed * 1000.0,
         )
         metrics.observe(endpoint, answer.direction, model.role, answer.model.version, elapsed)
         return model, answer, window_start
 
+    def _latest_score(
+        self, model: ServedModel, symbol: str, as_of: datetime, features: pd.DataFrame
+    ) -> tuple[float, float | None]:
+        """The latest bar's score, computed once per bar and model: ``/signal`` answers the same closed bar
+        to every caller until the next one lands, so repeating the model call would only cost latency."""
+        key = (symbol, model.timeframe, model.role)
+        cached = self._scores.get(key)
+        if cached is not None and cached[0] == model.tag and cached[1] == as_of:
+            return cached[2], cached[3]
+        probability, volatility = _score(model, features)
+        self._scores[key] = (model.tag, as_of, probability, volatility)
+        return probability, volatility
+
     def _log(self, answers: list[tuple[ServedModel, Prediction, datetime]]) -> Prediction:
         now = datetime.now(UTC)
         for model, answer, window_start in answers:
             self._writer.submit(_log_row(model, answer, window_start, now))
         return answers[0][1]
+
+
+def _score(model: ServedModel, features: pd.DataFrame) -> tuple[float, float | None]:
+    probability = float(model.predictor.predict_proba(features)[0])
+    if not math.isfinite(probability):
+        raise InputError("candles", "the features of the last bar are undefined (gaps in the window?)")
+    return probability, bar_volatility(features, model.config)
 
 
 def _roles(models: Served) -> list[ServedModel]:

@@ -42,6 +42,13 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SignalRequest(_Wire):
+    """``POST /signal``: which instrument's latest closed bar."""
+
+    symbol: Symbol
+    timeframe: Timeframe
+
+
 class CandleIn(_Wire):
     """One closed bar; ``open_time`` must carry a UTC offset (naive times are refused)."""
 
