@@ -4,7 +4,7 @@
   of model work wrapped in a lot of Python, so processes, not threads, add throughput. On a box that
   also runs the load (or the pipeline), fewer workers than cores serve more.
 - access logging off: one log line per request costs more than the model call (errors still log).
-- tracing sample rate 0: no span objects per request.
+- tracing sample rate 0, and ``/signal`` excluded from OpenTelemetry's ASGI middleware.
 - ``threads``: the sync endpoints (``/predict`` builds features) run in a small pool; the hot
   ``/signal`` is async and never leaves the event loop.
 """
@@ -20,5 +20,7 @@ SERVICE_CONFIG: dict[str, Any] = {
     "threads": 4,
     "traffic": {"timeout": 30},
     "logging": {"access": {"enabled": False}},
-    "tracing": {"sample_rate": 0.0},
+    # The hot path skips OpenTelemetry's ASGI middleware altogether (it wraps every receive and send even
+    # when nothing is sampled); the other endpoints keep their spans for operators who export traces.
+    "tracing": {"sample_rate": 0.0, "excluded_urls": ["/signal"]},
 }
