@@ -17,7 +17,7 @@ from alphapulse.ingest import ingest_exchange
 from alphapulse.sources.exchange import ExchangeSourceError, FetchPlan, RetryPolicy, make_exchange
 from alphapulse.sources.rows import from_epoch_ms, to_epoch_ms
 from alphapulse.store.queries import load_candles
-from tests.support.replay import FAULTS, ReplayState, replay_server
+from tests.support.replay import FAULTS, ReplayState, kline, replay_server
 
 REPO = Path(__file__).resolve().parents[2]
 HOUR_MS = 3_600_000
@@ -30,26 +30,14 @@ def hourly_klines() -> list[list[Any]]:
     """The first bundled hourly candles as Binance arrays, values exactly as the CSV text."""
     with gzip.open(REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz", "rt") as handle:
         records = [r for _, r in zip(range(BARS), csv.DictReader(handle), strict=False)]
-    klines = []
-    for r in records:
-        opened = to_epoch_ms(datetime.fromisoformat(r["open_time"]).replace(tzinfo=UTC))
-        klines.append(
-            [
-                opened,
-                r["open"],
-                r["high"],
-                r["low"],
-                r["close"],
-                r["volume"],
-                opened + HOUR_MS - 1,
-                "0",
-                0,
-                "0",
-                "0",
-                "0",
-            ]
+    return [
+        kline(
+            to_epoch_ms(datetime.fromisoformat(r["open_time"]).replace(tzinfo=UTC)),
+            [r[name] for name in ("open", "high", "low", "close", "volume")],
+            HOUR_MS,
         )
-    return klines
+        for r in records
+    ]
 
 
 def client(base: str, timeout_ms: int = 1_500) -> Any:
@@ -86,7 +74,7 @@ def now_after(klines: list[list[Any]]) -> datetime:
 
 @pytest.mark.integration
 def test_backfill_through_every_fault_is_exact(engine: Engine, hourly_klines: list[list[Any]]) -> None:
-    open_bar = [hourly_klines[-1][0] + HOUR_MS, "1", "1", "1", "1", "1", 0, "0", 0, "0", "0", "0"]
+    open_bar = kline(hourly_klines[-1][0] + HOUR_MS, ["1"] * 5, HOUR_MS)  # still forming: never stored
     faults = {2: "429", 3: "500", 5: "hang", 6: "truncate", 8: "reset"}
     state = ReplayState(klines={("BTCUSDT", "1h"): [*hourly_klines, open_bar]}, faults=dict(faults))
     with replay_server(state) as base:

@@ -150,25 +150,6 @@ def replay_server(state: ReplayState) -> Iterator[str]:
         server.server_close()
 
 
-def klines_from_candles(rows: Sequence[dict[str, str]], step_ms: int) -> list[list[Any]]:
-    """Binance 12-field kline arrays from CSV records (text values kept verbatim)."""
-    out = []
-    for r in rows:
-        opened = int(r["open_time_ms"])
-        out.append(
-            [
-                opened,
-                r["open"],
-                r["high"],
-                r["low"],
-                r["close"],
-                r["volume"],
-                opened + step_ms - 1,
-                "0",
-                0,
-                "0",
-                "0",
-                "0",
-            ]
-        )
-    return out
+def kline(opened_ms: int, ohlcv: Sequence[str], step_ms: int) -> list[Any]:
+    """One Binance 12-field kline array, the OHLCV text kept verbatim as the exchange sends it."""
+    return [opened_ms, *ohlcv, opened_ms + step_ms - 1, "0", 0, "0", "0", "0"]
