@@ -62,29 +62,38 @@ class AlphaPulse:
         with http_errors():
             return self.runtime.predict(symbol, timeframe, candles, headlines or [])
 
-    @reads.post("/signal")
-    async def signal(self, request: SignalRequest) -> Prediction:
-        """The latest closed bar, from the features the pipeline precomputed (the hot path: a plain route
-        of the mounted app, so no per-request BentoML IO machinery; see docs/SERVING.md)."""
-        with route_errors():
-            return self.runtime.signal(request.symbol, request.timeframe)
-
     @bentoml.api(route="/predict_batch", batchable=True, max_batch_size=1000, max_latency_ms=1000)
     def predict_batch(self, rows: list[FeatureRowIn]) -> list[BatchPrediction]:
         """Precomputed feature rows, batched across requests into one model call per instrument."""
         with http_errors():
             return self.runtime.predict_batch(rows)
 
-    @reads.get("/model")
-    async def model(self) -> ModelsLoaded:
-        """The models this worker serves."""
-        return self.runtime.models()
-
     @bentoml.api(route="/admin/reload")
     def reload(self, ctx: bentoml.Context) -> ModelsLoaded:
         """Hot-swap to the store's latest champion (and challenger); needs the X-API-Key header."""
         with http_errors():
             return self.runtime.admin_reload(ctx.request.headers.get("x-api-key"))
+
+
+def _runtime() -> ServingRuntime:
+    """This worker's runtime. The routes of ``reads`` are plain functions, not methods: BentoML resolves a
+    ``self`` parameter through a synchronous FastAPI dependency, a thread-pool round trip per request."""
+    service: AlphaPulse = bentoml.get_current_service()
+    return service.runtime
+
+
+@reads.post("/signal")
+async def signal(request: SignalRequest) -> Prediction:
+    """The latest closed bar, from the features the pipeline precomputed (the hot path: a plain route
+    of the mounted app, so no per-request BentoML IO machinery; see docs/SERVING.md)."""
+    with route_errors():
+        return _runtime().signal(request.symbol, request.timeframe)
+
+
+@reads.get("/model")
+async def model() -> ModelsLoaded:
+    """The models this worker serves."""
+    return _runtime().models()
 
 
 AlphaPulse.add_asgi_middleware(JsonOnly)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -161,7 +161,7 @@ class ServingRuntime:
     ) -> Prediction:
         """Features from the client's candles (the same builder as training), then the champion."""
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = _request_id()
         models = self._models_for(symbol, timeframe)
         computed: dict[str, tuple[pd.DataFrame, datetime]] = {}
         answers = []
@@ -182,7 +182,7 @@ class ServingRuntime:
     def signal(self, symbol: str, timeframe: str) -> Prediction:
         """The latest closed bar from precomputed features: a lookup and one model call."""
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = _request_id()
         models = self._models_for(symbol, timeframe)
         answers = []
         for model in _roles(models):
@@ -307,6 +307,12 @@ def _score(model: ServedModel, features: pd.DataFrame) -> tuple[float, float | N
     if not math.isfinite(probability):
         raise InputError("candles", "the features of the last bar are undefined (gaps in the window?)")
     return probability, bar_volatility(features, model.config)
+
+
+def _request_id() -> str:
+    """128 random bits as 32 hex digits, like ``uuid4().hex`` without its ``os.urandom`` system call on
+    the hot path; ``random`` reseeds in every forked worker, so workers never share a sequence."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def _roles(models: Served) -> list[ServedModel]:
