@@ -41,6 +41,17 @@ def _ema_memory(length: int) -> int:
     return recursive_memory(2.0 / (length + 1))
 
 
+def _sma_warmup(length: int) -> int:
+    """Bars to blank for a pandas-ta SMA (also the middle Bollinger band) of ``length``.
+
+    pandas-ta's SMA is ``np.convolve``, which sums a series of exactly ``length`` rows in another order
+    than the same window inside a longer series, so that first full window's value can differ in the
+    last bits depending on whether later bars exist. Blanking it keeps every bar's value independent of
+    what follows, which bit-exact train/serve parity relies on.
+    """
+    return length
+
+
 def _series(value: pd.Series | None, bars: pd.DataFrame) -> pd.Series:
     """pandas-ta returns None, not NaNs, when the input is shorter than its window; restore the NaNs."""
     return pd.Series(np.nan, index=bars.index) if value is None else value
@@ -112,8 +123,7 @@ class SmaRatio(Indicator):
 
     @property
     def warmup(self) -> int:
-        # pandas-ta returns nothing for a series of exactly ``length`` rows, so that row is warm-up too.
-        return max(self.lengths)
+        return max(_sma_warmup(n) for n in self.lengths)
 
 
 class EmaRatio(Indicator):
@@ -188,7 +198,7 @@ class Bollinger(Indicator):
 
     @property
     def warmup(self) -> int:
-        return self.length - 1
+        return _sma_warmup(self.length)
 
 
 class Atr(Indicator):
