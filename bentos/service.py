@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import bentoml
+from bentoml import get_current_service
 from fastapi import FastAPI
 from pydantic import Field
 
 from alphapulse.serving import (
+    RECYCLE_EVERY,
     SERVICE_CONFIG,
     BatchPrediction,
     CandleIn,
@@ -21,6 +23,7 @@ from alphapulse.serving import (
     JsonOnly,
     ModelsLoaded,
     Prediction,
+    RecycleConnections,
     ServingRuntime,
     SignalRequest,
     Symbol,
@@ -77,8 +80,9 @@ class AlphaPulse:
 
 def _runtime() -> ServingRuntime:
     """This worker's runtime. The routes of ``reads`` are plain functions, not methods: BentoML resolves a
-    ``self`` parameter through a synchronous FastAPI dependency, a thread-pool round trip per request."""
-    service: AlphaPulse = bentoml.get_current_service()
+    ``self`` parameter through a synchronous FastAPI dependency, a thread-pool round trip per request.
+    (``get_current_service`` is imported once: ``bentoml.<name>`` is a lazy module lookup per call.)"""
+    service: AlphaPulse = get_current_service()
     return service.runtime
 
 
@@ -97,3 +101,4 @@ async def model() -> ModelsLoaded:
 
 
 AlphaPulse.add_asgi_middleware(JsonOnly)
+AlphaPulse.add_asgi_middleware(RecycleConnections, every=RECYCLE_EVERY)

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         ge=1,
         description="BentoML server processes (one per core where nothing else shares the machine).",
     )
+    serving_recycle_requests: int = Field(
+        default=100,
+        ge=0,
+        description="With several workers, each closes one keep-alive connection per this many responses, "
+        "so connections spread over the workers (0: never).",
+    )
     log_level: str = Field(default="INFO")
 
     @property

@@ -54,6 +54,8 @@ ADMIN_KEY = "test-admin-key"
 #: Inside the headline period, so the sentiment features take part in the parity check.
 FIRST, END = datetime(2021, 10, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
 PARITY_BARS = 200
+#: Responses per worker between two keep-alive connection closes (the server runs two workers).
+RECYCLE_EVERY = 20
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         "ALPHAPULSE_ADMIN_API_KEY": ADMIN_KEY,
         "ALPHAPULSE_SHADOW_CHALLENGER": "true",
         "ALPHAPULSE_SERVING_REFRESH_SECONDS": "1",
+        "ALPHAPULSE_SERVING_WORKERS": "2",
+        "ALPHAPULSE_SERVING_RECYCLE_REQUESTS": str(RECYCLE_EVERY),
     }
     command = [BENTOML, "serve", "bentos.service:AlphaPulse", "--host", "127.0.0.1", "--port", str(port)]
     log = tmp_path_factory.mktemp("logs") / "serve.log"
@@ -294,6 +298,18 @@ def test_every_answer_is_logged_for_both_roles(world: World, server: str) -> Non
     assert champion["window_end"] == pd.Timestamp(answer["as_of"]).to_pydatetime()
     assert champion["window_start"] < champion["window_end"]
     assert rows["challenger"]["probability_up"] == answer["probability_up"]  # same version in both roles
+
+
+def test_keep_alive_connections_are_recycled_without_losing_a_request(server: str) -> None:
+    """Each worker closes a connection after every 20th of its responses, whatever it served before
+    (counted from c < 20): over 60 answers split between two workers that is 1 to 4 closes."""
+    closes = 0
+    with httpx.Client(base_url=server, timeout=60) as http:
+        for _ in range(3 * RECYCLE_EVERY):
+            response = http.post("/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME})
+            assert response.status_code == 200, response.text
+            closes += response.headers.get("connection") == "close"
+    assert 1 <= closes <= 4
 
 
 def test_metrics_count_predictions_by_direction_and_version(server: str) -> None:

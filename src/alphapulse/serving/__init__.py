@@ -8,10 +8,10 @@ from alphapulse.serving.bundle import (
     export_model,
     load_bundle,
 )
-from alphapulse.serving.config import SERVICE_CONFIG
+from alphapulse.serving.config import RECYCLE_EVERY, SERVICE_CONFIG
 from alphapulse.serving.errors import http_errors, route_errors
 from alphapulse.serving.inputs import InputError
-from alphapulse.serving.middleware import JsonOnly
+from alphapulse.serving.middleware import JsonOnly, RecycleConnections
 from alphapulse.serving.runtime import NoFeaturesError, ServingRuntime, UnauthorizedError
 from alphapulse.serving.schemas import (
     BatchPrediction,
@@ -27,6 +27,7 @@ from alphapulse.serving.schemas import (
 from alphapulse.serving.serve import serve_command
 
 __all__ = [
+    "RECYCLE_EVERY",
     "SERVICE_CONFIG",
     "BatchPrediction",
     "CandleIn",
@@ -37,6 +38,7 @@ __all__ = [
     "ModelsLoaded",
     "NoFeaturesError",
     "Prediction",
+    "RecycleConnections",
     "ServedModel",
     "ServingRuntime",
     "SignalRequest",
