@@ -1,33 +1,41 @@
 """Serving throughput and latency: the AlphaPulse service beside a bare FastAPI app and a default BentoML one.
 
-    .venv/bin/python -m bench.serve [--seconds 5] [--home DIR]
+    .venv/bin/python -m bench.serve [--seconds 5] [--rounds 3] [--home DIR]
 
 Prepares a world once (bundled candles and headlines of 2021-10..2022-06 in a SQLite store, the feature
-set materialized, a small champion trained and exported; ``--home`` reuses one), then for each server
-runs a keep-alive HTTP/1.1 load generator (raw asyncio sockets, so the client costs little of the two
-cores) at 1, 8 and 32 concurrent clients and prints req/s, p50/p95/p99 and non-2xx counts for
-``/signal`` and ``/predict``. All three servers answer through ``alphapulse.serving.ServingRuntime``,
-so the comparison is the serving stack, not the work:
+set materialized, a small champion trained and exported; ``--home`` reuses one) and starts every server
+side by side. Then, round after round, it loads each server in turn with wrk (C, epoll, one thread, so
+the client takes little of the cores it shares with the servers) at 1, 8 and 32 keep-alive
+connections, for ``/signal`` and ``/predict``. Interleaving the servers within each round, and taking
+the median over rounds, keeps a shared machine's drift out of the comparison. All servers answer
+through ``alphapulse.serving.ServingRuntime``, so the comparison is the serving stack, not the work:
 
-- ``alphapulse``: ``bentoml serve bentos.service:AlphaPulse`` (tuned, see ``alphapulse.serving.config``)
-- ``fastapi``: one uvicorn process, plain FastAPI routes (``python -m bench.serve --baseline fastapi``)
+- ``alphapulse``: ``bentoml serve bentos.service:AlphaPulse`` (tuned, see ``alphapulse.serving.config``),
+  with the service's own worker count (one per core unless ``--workers``)
+- ``alphapulse-1w``: the same service with one worker, against the one bare process (BentoML's cost
+  per process)
+- ``fastapi``: the bare baseline of the goals: one uvicorn process, plain FastAPI routes
 - ``bentoml-default``: a ``@bentoml.service`` with default settings and sync endpoints
   (``bentoml serve bench.serve:DefaultService``)
+
+The last lines check the goals for ``/signal``: at 32 clients >= 1,000 req/s and >= 0.8 of bare FastAPI's
+req/s in the same round, p99 <= 5 ms with 1 client and <= 20 ms with 8, no non-2xx answers.
+Needs ``wrk`` on PATH (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +50,12 @@ from alphapulse.settings import Settings, get_settings
 REPO = Path(__file__).resolve().parents[1]
 SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
 CONCURRENCY = (1, 8, 32)
+SERVERS = "alphapulse,alphapulse-1w,fastapi,bentoml-default"
+ENDPOINTS = "/signal,/predict"
+#: Seconds of load per server and endpoint before the first round (a fresh server is slow at first).
+WARM_UP = 5
+#: Seconds between two cells, so the prediction log of the server just loaded is written before the next.
+SETTLE = 1.0
 
 
 # -- the two baselines ---------------------------------------------------------------------------
@@ -55,6 +69,7 @@ class PredictBody(BaseModel):
 
 
 def fastapi_app() -> Any:
+    """The bare baseline: the runtime's calls behind plain FastAPI routes."""
     from fastapi import FastAPI
 
     app = FastAPI()
@@ -154,7 +169,7 @@ def predict_body(settings: Settings) -> bytes:
 
 
 @contextmanager
-def server(kind: str, settings: Settings, port: int) -> Iterator[str]:
+def server(kind: str, settings: Settings, port: int, workers: int, recycle: int | None) -> Iterator[int]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ALPHAPULSE_", "BENTOML_"))},
         **settings.tool_environment(),
@@ -162,11 +177,14 @@ def server(kind: str, settings: Settings, port: int) -> Iterator[str]:
         "BENTOML_HOME": str(settings.bentoml_home),
         "BENTOML_DO_NOT_TRACK": "true",
         "OMP_NUM_THREADS": "1",
+        "ALPHAPULSE_SERVING_WORKERS": str(1 if kind == "alphapulse-1w" else workers),
+        **({} if recycle is None else {"ALPHAPULSE_SERVING_RECYCLE_REQUESTS": str(recycle)}),
     }
     bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
     host = ["--host", "127.0.0.1", "--port", str(port)]
     commands = {
         "alphapulse": [bentoml_cli, "serve", "bentos.service:AlphaPulse", *host],
+        "alphapulse-1w": [bentoml_cli, "serve", "bentos.service:AlphaPulse", *host],
         "bentoml-default": [bentoml_cli, "serve", "bench.serve:DefaultService", *host],
         "fastapi": [sys.executable, "-m", "bench.serve", "--baseline", "fastapi", "--port", str(port)],
     }
@@ -174,86 +192,130 @@ def server(kind: str, settings: Settings, port: int) -> Iterator[str]:
     process = subprocess.Popen(
         commands[kind], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if (
-                    httpx.post(f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}).status_code
-                    == 200
-                ):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError(f"{kind} did not start; see {log.name}")
-        yield base
+        yield port
     finally:
         os.killpg(process.pid, 15)
         process.wait(30)
 
 
+def wait_ready(kind: str, port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            body = {"symbol": SYMBOL, "timeframe": TIMEFRAME}
+            if httpx.post(f"http://127.0.0.1:{port}/signal", json=body).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{kind} did not start on port {port}; see its log in {tempfile.gettempdir()}")
+
+
 # -- load generator ------------------------------------------------------------------------------
 
+#: wrk script: POST the body file given after ``--``, count non-2xx answers exactly (wrk itself only
+#: counts >= 400), print one JSON line of figures.
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  local file = assert(io.open(args[1], "rb"))
+  wrk.method = "POST"
+  wrk.body = file:read("*a")
+  wrk.headers["Content-Type"] = "application/json"
+  file:close()
+  non2xx = 0
+end
+function response(status, headers, body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+function done(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("non2xx") end
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50": %d, "p95": %d, "p99": %d, "non2xx": %d, "errors": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), bad, e.connect + e.read + e.write + e.timeout))
+end
+"""
 
-async def _client(
-    port: int, request: bytes, stop: float, latencies: list[float], failures: list[int]
-) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < stop:
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            if not 200 <= status < 300:
-                failures.append(status)
-    finally:
-        writer.close()
 
-
-def load(port: int, path: str, body: bytes, clients: int, seconds: float) -> dict[str, float]:
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-
-    async def run(duration: float) -> tuple[list[float], list[int]]:
-        latencies: list[float] = []
-        failures: list[int] = []
-        stop = time.perf_counter() + duration
-        await asyncio.gather(*(_client(port, request, stop, latencies, failures) for _ in range(clients)))
-        return latencies, failures
-
-    asyncio.run(run(min(1.0, seconds / 4)))  # warm-up: connections, caches, first-call costs
-    started = time.perf_counter()
-    latencies, failures = asyncio.run(run(seconds))
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
+def load(wrk: list[str], port: int, path: str, body: Path, clients: int, seconds: int) -> dict[str, float]:
+    """One cell: ``clients`` keep-alive connections for ``seconds`` (wrk takes whole seconds); ms."""
+    command = [*wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s"]
+    url = f"http://127.0.0.1:{port}{path}"
+    output = subprocess.run([*command, url, "--", str(body)], capture_output=True, text=True, check=True)
+    figures = json.loads(output.stdout.strip().splitlines()[-1])
     return {
-        "rps": len(latencies) / elapsed,
-        "p50": cuts[49] * 1000,
-        "p95": cuts[94] * 1000,
-        "p99": cuts[98] * 1000,
-        "non2xx": float(len(failures)),
+        "rps": figures["requests"] / (figures["duration_us"] / 1e6),
+        "p50": figures["p50"] / 1000,
+        "p95": figures["p95"] / 1000,
+        "p99": figures["p99"] / 1000,
+        "non2xx": float(figures["non2xx"] + figures["errors"]),
     }
+
+
+# -- report --------------------------------------------------------------------------------------
+
+Results = dict[tuple[str, str, int], list[dict[str, float]]]
+
+
+def median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def print_table(results: Results) -> None:
+    columns = ("req/s", "(min-max)", "p50 ms", "p95 ms", "p99 ms")
+    print(f"\n{'server':16} {'endpoint':9} {'clients':>7} {' '.join(f'{c:>11}' for c in columns)} non-2xx")
+    for (kind, path, clients), runs in results.items():
+        spread = f"{min(r['rps'] for r in runs):.0f}-{max(r['rps'] for r in runs):.0f}"
+        print(
+            f"{kind:16} {path:9} {clients:>7} {median(runs, 'rps'):>11.0f} {spread:>11} "
+            f"{median(runs, 'p50'):>11.2f} {median(runs, 'p95'):>11.2f} {median(runs, 'p99'):>11.2f} "
+            f"{sum(r['non2xx'] for r in runs):>7.0f}"
+        )
+
+
+def check_goals(results: Results) -> None:
+    """The issue's goals for ``/signal``, from this run's figures (medians over rounds)."""
+    ours = {c: results.get(("alphapulse", "/signal", c)) for c in CONCURRENCY}
+    bare = results.get(("fastapi", "/signal", 32))
+    if ours[1] is None or ours[8] is None or ours[32] is None or bare is None:
+        return
+    ratios = [a["rps"] / b["rps"] for a, b in zip(ours[32], bare, strict=True)]
+    non2xx = sum(
+        r["non2xx"] for (kind, _path, _c), runs in results.items() if kind == "alphapulse" for r in runs
+    )
+    rounds = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    checks = [
+        (f"/signal at 32 clients: {median(ours[32], 'rps'):.0f} req/s", median(ours[32], "rps") >= 1000),
+        (
+            f"/signal at 32 clients vs bare FastAPI: {statistics.median(ratios):.2f} (rounds: {rounds})",
+            statistics.median(ratios) >= 0.8,
+        ),
+        (f"/signal p99 with 1 client: {median(ours[1], 'p99'):.2f} ms", median(ours[1], "p99") <= 5),
+        (f"/signal p99 with 8 clients: {median(ours[8], 'p99'):.2f} ms", median(ours[8], "p99") <= 20),
+        (f"alphapulse non-2xx answers: {non2xx:.0f}", non2xx == 0),
+    ]
+    print()
+    for text, met in checks:
+        print(f"{'met   ' if met else 'MISSED'} {text}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=int, default=5, help="per /signal cell (/predict: twice)")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--home", type=Path, default=Path(tempfile.gettempdir()) / "alphapulse-bench-serve")
-    parser.add_argument("--servers", default="alphapulse,fastapi,bentoml-default")
+    parser.add_argument("--servers", default=SERVERS, help=f"comma-separated, of {SERVERS}")
+    parser.add_argument("--endpoints", default=ENDPOINTS)
+    parser.add_argument("--workers", type=int, help="alphapulse workers (default: the service's own setting)")
+    parser.add_argument(
+        "--recycle", type=int, help="responses per keep-alive connection recycle (default: the setting's)"
+    )
     parser.add_argument("--baseline", choices=["fastapi"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args()
@@ -262,29 +324,58 @@ def main() -> None:
 
         uvicorn.run(fastapi_app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
         return
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit(
+            "bench.serve needs wrk on PATH (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)"
+        )
     settings = prepare(args.home)
+    workers = args.workers or settings.serving_workers
+    work = Path(tempfile.mkdtemp(prefix="alphapulse-bench-serve-"))
+    script = work / "post.lua"
+    script.write_text(WRK_SCRIPT)
     bodies = {
         "/signal": json.dumps({"symbol": SYMBOL, "timeframe": TIMEFRAME}).encode(),
         "/predict": predict_body(settings),
     }
-    size = len(bodies["/predict"]) // 1024
-    print(f"{os.cpu_count()} cores; {args.seconds:.0f} s per cell; /predict sends {size} KiB")
-    columns = ("req/s", "p50 ms", "p95 ms", "p99 ms")
+    files = {path: work / f"{path.strip('/')}.json" for path in bodies}
+    for path, body in bodies.items():
+        files[path].write_bytes(body)
+    kinds = args.servers.split(",")
+    endpoints = args.endpoints.split(",")
     print(
-        f"{'server':16} {'endpoint':9} {'clients':>7} {' '.join(f'{c:>8}' for c in columns)} {'non-2xx':>7}"
+        f"{os.cpu_count()} cores; {args.rounds} rounds of {args.seconds} s per /signal cell; "
+        f"/predict sends {len(bodies['/predict']) // 1024} KiB; alphapulse runs {workers} worker(s)"
     )
-    for offset, kind in enumerate(args.servers.split(",")):
-        port = args.port + offset
-        with server(kind, settings, port):
-            for path, body in bodies.items():
+    results: Results = {}
+    with ExitStack() as stack:
+        ports = {
+            kind: stack.enter_context(server(kind, settings, args.port + offset, workers, args.recycle))
+            for offset, kind in enumerate(kinds)
+        }
+        deadline = time.monotonic() + 300
+        for kind, port in ports.items():
+            wait_ready(kind, port, deadline)
+        command = [wrk, "-s", str(script)]
+        for port in ports.values():  # first requests: lazy imports, metric files, log tables
+            for path in endpoints:
+                load(command, port, path, files[path], 8, WARM_UP)
+        for round_number in range(1, args.rounds + 1):
+            for path in endpoints:
+                seconds = args.seconds if path == "/signal" else args.seconds * 2
                 for clients in CONCURRENCY:
-                    seconds = args.seconds if path == "/signal" else args.seconds * 2
-                    r = load(port, path, body, clients, seconds)
-                    print(
-                        f"{kind:16} {path:9} {clients:>7} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p95']:>8.2f} "
-                        f"{r['p99']:>8.2f} {r['non2xx']:>7.0f}",
-                        flush=True,
-                    )
+                    for kind, port in ports.items():
+                        load(command, port, path, files[path], clients, 1)  # warm-up: connections, caches
+                        r = load(command, port, path, files[path], clients, seconds)
+                        results.setdefault((kind, path, clients), []).append(r)
+                        print(
+                            f"round {round_number} {kind:16} {path:9} {clients:>3} clients: "
+                            f"{r['rps']:>6.0f} req/s, p99 {r['p99']:.2f} ms, non-2xx {r['non2xx']:.0f}",
+                            flush=True,
+                        )
+                        time.sleep(SETTLE)
+    print_table(results)
+    check_goals(results)
 
 
 if __name__ == "__main__":
