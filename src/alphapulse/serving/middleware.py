@@ -54,7 +54,7 @@ async def _refuse(send: Send, media_type: str) -> None:
 
 
 class RecycleConnections:
-    """Every ``every``-th response of this worker closes its keep-alive connection.
+    """Every ``every``-th request to this worker gets its answer and then its keep-alive connection closed.
 
     BentoML's workers accept from one shared listening socket, so a burst of new keep-alive connections
     (a proxy filling its pool, a client starting its threads) lands mostly on whichever worker woke
@@ -84,7 +84,7 @@ class RecycleConnections:
 
         async def closing(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+                message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await send(message)
 
         await self.app(scope, receive, closing)
