@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ from pydantic import BaseModel
 
 from alphapulse.serving import CandleIn, HeadlineIn, Prediction, ServingRuntime
 from alphapulse.settings import Settings, get_settings
+from tests.support.processes import clean_environment, running, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
@@ -173,51 +174,44 @@ def predict_body(settings: Settings) -> bytes:
 class Running:
     kind: str
     port: int
-    log: str
+    log: Path
 
 
 @contextmanager
-def server(kind: str, settings: Settings, port: int, workers: int, recycle: int | None) -> Iterator[Running]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ALPHAPULSE_", "BENTOML_"))},
+def server(
+    kind: str, settings: Settings, port: int, log: Path, workers: int, recycle: int | None
+) -> Iterator[Running]:
+    env = clean_environment(
         **settings.tool_environment(),
-        "ALPHAPULSE_HOME": str(settings.home),
-        "BENTOML_HOME": str(settings.bentoml_home),
-        "BENTOML_DO_NOT_TRACK": "true",
-        "OMP_NUM_THREADS": "1",
-        "ALPHAPULSE_SERVING_WORKERS": str(1 if kind == "alphapulse-1w" else workers),
+        ALPHAPULSE_HOME=str(settings.home),
+        OMP_NUM_THREADS="1",
+        ALPHAPULSE_SERVING_WORKERS=str(1 if kind == "alphapulse-1w" else workers),
         **({} if recycle is None else {"ALPHAPULSE_SERVING_RECYCLE_REQUESTS": str(recycle)}),
-    }
-    bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
+    )
+    bentoml_serve = [str(Path(sys.executable).with_name("bentoml")), "serve"]
     host = ["--host", "127.0.0.1", "--port", str(port)]
+    service = [*bentoml_serve, "bentos.service:AlphaPulse", *host]
     commands = {
-        "alphapulse": [bentoml_cli, "serve", "bentos.service:AlphaPulse", *host],
-        "alphapulse-1w": [bentoml_cli, "serve", "bentos.service:AlphaPulse", *host],
-        "bentoml-default": [bentoml_cli, "serve", "bench.serve:DefaultService", *host],
+        "alphapulse": service,
+        "alphapulse-1w": service,
+        "bentoml-default": [*bentoml_serve, "bench.serve:DefaultService", *host],
         "fastapi": [sys.executable, "-m", "bench.serve", "--baseline", "fastapi", "--port", str(port)],
     }
-    log = tempfile.NamedTemporaryFile(prefix=f"bench-{kind}-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        commands[kind], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        yield Running(kind, port, log.name)
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(30)
+    with running(commands[kind], env=env, log=log, cwd=REPO):
+        yield Running(kind, port, log)
 
 
-def wait_ready(running: Running, deadline: float) -> None:
+def answers_signal(port: int) -> Callable[[], bool]:
     """Ready means answering ``/signal``: models loaded and precomputed features read."""
-    while time.monotonic() < deadline:
+
+    def check() -> bool:
         try:
             body = {"symbol": SYMBOL, "timeframe": TIMEFRAME}
-            if httpx.post(f"http://127.0.0.1:{running.port}/signal", json=body).status_code == 200:
-                return
+            return httpx.post(f"http://127.0.0.1:{port}/signal", json=body).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{running.kind} did not start on port {running.port}; see {running.log}")
+            return False
+
+    return check
 
 
 # -- load generator ------------------------------------------------------------------------------
@@ -293,10 +287,11 @@ def print_table(results: Results) -> None:
 
 def check_goals(results: Results) -> None:
     """The issue's goals for ``/signal``, from this run's figures (medians over rounds)."""
-    ours = {c: results.get(("alphapulse", "/signal", c)) for c in CONCURRENCY}
-    bare = results.get(("fastapi", "/signal", 32))
-    if ours[1] is None or ours[8] is None or ours[32] is None or bare is None:
+    needed = [("alphapulse", "/signal", c) for c in CONCURRENCY] + [("fastapi", "/signal", 32)]
+    if not all(cell in results for cell in needed):
         return
+    ours = {c: results[("alphapulse", "/signal", c)] for c in CONCURRENCY}
+    bare = results[("fastapi", "/signal", 32)]
     ratios = [a["rps"] / b["rps"] for a, b in zip(ours[32], bare, strict=True)]
     failed = sum(
         r["failed"] for (kind, _path, _c), runs in results.items() if kind == "alphapulse" for r in runs
@@ -366,27 +361,29 @@ def main() -> None:
     results: Results = {}
     with ExitStack() as stack:
         servers = [
-            stack.enter_context(server(kind, settings, args.port + offset, workers, args.recycle))
+            stack.enter_context(
+                server(kind, settings, args.port + offset, work / f"{kind}.log", workers, args.recycle)
+            )
             for offset, kind in enumerate(kinds)
         ]
-        deadline = time.monotonic() + 300
-        for running in servers:
-            wait_ready(running, deadline)
+        for started in servers:
+            what = f"{started.kind} on port {started.port} (log: {started.log})"
+            wait_until(answers_signal(started.port), timeout=300, what=what)
         command = [wrk, "-s", str(script)]
-        for running in servers:  # first requests: lazy imports, metric files, log tables
+        for started in servers:  # first requests: lazy imports, metric files, log tables
             for path in endpoints:
-                load(command, running.port, path, files[path], 8, WARM_UP)
+                load(command, started.port, path, files[path], 8, WARM_UP)
         for round_number in range(1, args.rounds + 1):
             for path in endpoints:
                 seconds = args.seconds if path == "/signal" else args.seconds * 2
                 for clients in CONCURRENCY:
-                    for running in servers:
-                        port = running.port
+                    for started in servers:
+                        port = started.port
                         load(command, port, path, files[path], clients, 1)  # warm-up: the server's caches
                         r = load(command, port, path, files[path], clients, seconds)
-                        results.setdefault((running.kind, path, clients), []).append(r)
+                        results.setdefault((started.kind, path, clients), []).append(r)
                         print(
-                            f"round {round_number} {running.kind:16} {path:9} {clients:>3} clients: "
+                            f"round {round_number} {started.kind:16} {path:9} {clients:>3} clients: "
                             f"{r['rps']:>6.0f} req/s, p99 {r['p99']:.2f} ms, failed {r['failed']:.0f}",
                             flush=True,
                         )

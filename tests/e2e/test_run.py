@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -11,17 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import clean_environment
+
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.e2e
 
 
 def run_pipeline(workdir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ALPHAPULSE_", "PREFECT_", "BENTOML_", "MLFLOW_"))
-    }
+    env = clean_environment()
     started = time.perf_counter()
     result = subprocess.run(
         [str(BIN / "alphapulse"), "run"],

@@ -8,7 +8,6 @@ server with shadow scoring and an admin key.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -43,7 +42,7 @@ from alphapulse.store.queries import load_candles, load_news
 from alphapulse.training import load_champion, promote, registered_name, train_all
 from alphapulse.training import load_config as training_config
 from alphapulse.training.tracking import client
-from tests.support.processes import free_port, http_ok, running, wait_until
+from tests.support.processes import clean_environment, free_port, http_ok, running, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -109,17 +108,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     settings = world.settings
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ALPHAPULSE_", "BENTOML_"))},
-        "ALPHAPULSE_HOME": str(settings.home),
-        "BENTOML_HOME": str(settings.bentoml_home),
-        "BENTOML_DO_NOT_TRACK": "true",
-        "ALPHAPULSE_ADMIN_API_KEY": ADMIN_KEY,
-        "ALPHAPULSE_SHADOW_CHALLENGER": "true",
-        "ALPHAPULSE_SERVING_REFRESH_SECONDS": "1",
-        "ALPHAPULSE_SERVING_WORKERS": "2",
-        "ALPHAPULSE_SERVING_RECYCLE_REQUESTS": str(RECYCLE_EVERY),
-    }
+    env = clean_environment(
+        ALPHAPULSE_HOME=str(settings.home),
+        BENTOML_HOME=str(settings.bentoml_home),
+        BENTOML_DO_NOT_TRACK="true",
+        ALPHAPULSE_ADMIN_API_KEY=ADMIN_KEY,
+        ALPHAPULSE_SHADOW_CHALLENGER="true",
+        ALPHAPULSE_SERVING_REFRESH_SECONDS="1",
+        ALPHAPULSE_SERVING_WORKERS="2",
+        ALPHAPULSE_SERVING_RECYCLE_REQUESTS=str(RECYCLE_EVERY),
+    )
     command = [BENTOML, "serve", "bentos.service:AlphaPulse", "--host", "127.0.0.1", "--port", str(port)]
     log = tmp_path_factory.mktemp("logs") / "serve.log"
     base = f"http://127.0.0.1:{port}"

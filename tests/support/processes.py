@@ -13,6 +13,19 @@ from pathlib import Path
 
 import httpx
 
+#: Variables of the tools a child process is configured through; a child starts without the caller's.
+TOOL_PREFIXES = ("ALPHAPULSE_", "PREFECT_", "BENTOML_", "MLFLOW_")
+
+
+def clean_environment(**variables: str) -> dict[str, str]:
+    """This process's environment without AlphaPulse's and its tools' settings, plus ``variables``.
+
+    A developer's or CI's own ``ALPHAPULSE_DATABASE_URL`` (say) must not leak into a child that is meant
+    to run on a throwaway home.
+    """
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(TOOL_PREFIXES)}
+    return {**inherited, **variables}
+
 
 def free_port() -> int:
     with socket.socket() as probe:
