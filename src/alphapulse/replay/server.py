@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -73,6 +74,13 @@ class ReplayHTTPServer(ThreadingHTTPServer):
         self.host = address[0]
         self.market = market
         self.faults = faults
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout, a reset) is routine here; anything else is logged in full."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s went away", client_address)
+        else:
+            log.exception("error answering %s", client_address)
 
     @property
     def url(self) -> str:
