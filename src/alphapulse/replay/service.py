@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from types import FrameType
 
@@ -83,8 +84,14 @@ def load_series(files: Sequence[tuple[str, Path]]) -> list[Series]:
         raise ValueError(f"csv: {', '.join(duplicates)} given more than once")
     series = [load_csv(symbol, path) for symbol, path in files]
     if CANDLES_SOURCE.symbol not in named:
-        series.insert(0, load_csv(CANDLES_SOURCE.symbol, bundled_path(CANDLES_FILE)))
+        series.insert(0, _bundled(bundled_path(CANDLES_FILE)))
     return series
+
+
+@lru_cache(maxsize=1)
+def _bundled(path: Path) -> Series:
+    """The bundled recording, read once per process (it is immutable, and 43,780 rows take seconds)."""
+    return load_csv(CANDLES_SOURCE.symbol, path)
 
 
 def build_market(options: ReplayOptions, *, wall: Callable[[], int] = wall_ms) -> ReplayMarket:
