@@ -39,7 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = self.server.market.respond(url.path, query)
         fault = self.server.faults.next_request(url.query) if url.path == "/api/v3/klines" else None
         body = json.dumps(payload, separators=(",", ":")).encode()
-        log.info("GET %s %s -> %s%s", url.path, url.query, status, f" ({fault})" if fault else "")
+        log.info("GET %s -> %s%s", self.path, status, f" (fault: {fault})" if fault else "")
         if fault == "429":
             self._send(429, b'{"code":-1003,"msg":"Too many requests."}', {"Retry-After": "1"})
         elif fault == "500":
