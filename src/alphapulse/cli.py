@@ -498,4 +498,8 @@ def replay_exchange(
         raise typer.Exit(code=1) from error
     for line in describe(market):
         console.print(line)
-    serve(market, FaultPlan(dict(options.faults)), host=host, port=port, announce=console.print)
+    try:
+        serve(market, FaultPlan(dict(options.faults)), host=host, port=port, announce=console.print)
+    except OSError as error:
+        err_console.print(f"[red]error:[/] cannot listen on {host}:{port}: {error.strerror or error}")
+        raise typer.Exit(code=1) from error
