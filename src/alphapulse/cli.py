@@ -457,3 +457,49 @@ def run(
         else "no champion yet (the gate refused), so nothing to serve; see the reasons above",
     )
     console.print(summary)
+
+
+@app.command("replay-exchange")
+def replay_exchange(
+    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 in a container)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port)")] = 8710,
+    csv: Annotated[list[str] | None, typer.Option(help="SYMBOL=FILE to replay; repeat for several")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Recorded time to begin at (ISO, UTC); default: 7 days before the end")
+    ] = None,
+    speed: Annotated[float, typer.Option(min=0, help="Market seconds per wall second (0: frozen)")] = 1.0,
+    shift_to_now: Annotated[
+        bool, typer.Option(help="Move the recorded history so that --start is now (timestamps look current)")
+    ] = False,
+    origin: Annotated[
+        str | None,
+        typer.Option(help="Wall time (ISO) at which the clock reads --start; repeat it on a restart"),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(help="N=KIND: fail the N-th klines request (429, 500, hang, truncate, reset)"),
+    ] = None,
+) -> None:
+    """Serve recorded candles through Binance's REST API on a simulated clock (docs/REPLAY.md)."""
+    from alphapulse.replay import FaultPlan, ReplayOptions, build_market, describe, serve
+
+    try:
+        options = ReplayOptions.parse(
+            csv=csv or [],
+            start=start,
+            speed=speed,
+            origin=origin,
+            shift_to_now=shift_to_now,
+            fault=fault or [],
+        )
+        market = build_market(options)
+    except ValueError as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    for line in describe(market):
+        console.print(line)
+    try:
+        serve(market, FaultPlan(dict(options.faults)), host=host, port=port, announce=console.print)
+    except OSError as error:
+        err_console.print(f"[red]error:[/] cannot listen on {host}:{port}: {error.strerror or error}")
+        raise typer.Exit(code=1) from error

@@ -118,17 +118,16 @@ def ingest_exchange(
     *,
     run_id: str | None = None,
     on_page: Callable[[IngestReport], None] | None = None,
-    now: Callable[[], datetime] | None = None,
 ) -> IngestReport:
-    """Backfill from ``plan.since`` or resume after the last stored bar, whichever is later."""
+    """Backfill from ``plan.since`` or resume after the last stored bar, whichever is later; the
+    exchange's clock decides which bars are closed (see :func:`alphapulse.sources.exchange.fetch_pages`)."""
     run = run_id or new_run_id()
     previous = latest_candle(engine, plan.exchange, plan.symbol, plan.timeframe)
     if previous is not None:
         resume = previous["open_time"] + timeframe_delta(plan.timeframe)
         plan = replace(plan, since=max(plan.since, resume))
     total = IngestReport(candle_dataset(plan.exchange, plan.symbol, plan.timeframe), 0, 0, 0, 0, 0, 0, 0)
-    pages = fetch_pages(exchange, plan, now=now) if now else fetch_pages(exchange, plan)
-    for page in pages:
+    for page in fetch_pages(exchange, plan):
         report = store_candles(engine, page, run_id=run, previous=previous)  # type: ignore[arg-type]
         total += report
         previous = page[-1]  # type: ignore[assignment]

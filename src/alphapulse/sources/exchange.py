@@ -112,21 +112,22 @@ def fetch_pages(
     exchange: ccxt.Exchange,
     plan: FetchPlan,
     *,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[list[CandleRow]]:
     """Yield closed candles page by page from ``plan.since``; callers store each page as it arrives.
 
     The bar still forming is never yielded: a bar is closed when its open time plus the timeframe is
-    not after now. A run that dies mid-way loses nothing already yielded, and the next run resumes from
-    the last stored bar.
+    not after now, and now is read once, before the first page, from the exchange's own clock (see
+    :func:`exchange_now`). A run thus takes every bar closed when it began; bars
+    that close while it runs are the next run's. A run that dies mid-way loses nothing already yielded,
+    and the next run resumes from the last stored bar.
     """
     step_ms = timeframe_seconds(plan.timeframe) * 1000
     cursor = to_epoch_ms(plan.since)
     stop = to_epoch_ms(plan.until) if plan.until else None
     _load_markets(exchange, plan, sleep)
+    now_ms = to_epoch_ms(exchange_now(exchange, plan, sleep))
     while True:
-        now_ms = to_epoch_ms(now())
         if cursor + step_ms > now_ms or (stop is not None and cursor >= stop):
             return
         raw: list[list[Any]] = _with_retries(
@@ -146,6 +147,29 @@ def fetch_pages(
             return
         yield [_to_row(bar, plan) for bar in page]
         cursor = int(page[-1][0]) + step_ms
+
+
+def exchange_now(
+    exchange: ccxt.Exchange, plan: FetchPlan, sleep: Callable[[float], None] = time.sleep
+) -> datetime:
+    """The exchange's clock (ccxt ``fetch_time``), which decides what the exchange still considers forming.
+
+    The local clock is the wrong judge: a few seconds ahead of the exchange's, it would take a bar the
+    exchange is still filling for closed and store its partial values; against a replay exchange it is
+    not even the same era. The exchange's time is read before any page is requested, so every bar it
+    calls closed was closed when the page was built. Only exchanges without a time endpoint fall back to
+    the local clock; an unreadable time answer is retried like any failed request, never replaced.
+    """
+    if not exchange.has.get("fetchTime"):
+        return datetime.now(UTC)
+    return from_epoch_ms(_with_retries(partial(_fetch_time, exchange, plan), exchange, plan, sleep))
+
+
+def _fetch_time(exchange: ccxt.Exchange, plan: FetchPlan) -> int:
+    server_ms = exchange.fetch_time()
+    if server_ms is None:
+        raise ccxt.BadResponse(f"{plan.exchange}: the server time answer holds no time")
+    return int(server_ms)
 
 
 def _fetch_page(exchange: ccxt.Exchange, plan: FetchPlan, since: int) -> list[list[Any]]:
