@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from alphapulse.money import MoneyError
+from alphapulse.money import MoneyError, to_decimal
 from alphapulse.sources.csv_text import TextFileError, read_lines
 from alphapulse.sources.csv_times import TimeFormError, parse_time, time_reader
 from alphapulse.sources.rows import MONEY_FIELDS, PRICE_FIELDS, CandleRow, UnreadableRow, candle_row
@@ -163,7 +163,7 @@ def read_candles(path: Path, source: CsvSource, *, strict: bool = False) -> CsvR
         raise CandleCsvError(f"{path}: no data rows after line {layout.first_line}")
     volume = _settle_volume(path, layout, records)
     try:
-        read_time = time_reader([_cell(r.cells, layout.time) for r in records]).read
+        read_time = time_reader([_cell_or_blank(r.cells, layout.time) for r in records]).read
     except TimeFormError as error:
         raise CandleCsvError(f"{path}: column {layout.time.name!r}: {error}") from error
     plan = _Plan(layout, {**layout.prices, "volume": volume}, read_time, source)
@@ -329,7 +329,7 @@ def _settle_volume(path: Path, layout: _Layout, records: list[_Record]) -> _Colu
                 Decimal(_number_text(_cell(record.cells, c), layout.delimiter))
                 for c in (first, second, layout.prices["low"], layout.prices["high"])
             )
-        except (_RowError, InvalidOperation):
+        except (_RowError, ArithmeticError):
             continue
         if a > 0 and b > 0:
             votes[first.index] += low <= b / a <= high
@@ -372,10 +372,20 @@ def _row(record: _Record, plan: _Plan) -> CandleRow:
     except MoneyError as error:
         column = plan.values.get(error.field)
         raise _RowError(column.name if column else error.field, error.reason) from None
-    except (ValueError, ArithmeticError) as error:
+    except (ValueError, ArithmeticError):
         # Until the money policy turns every hostile number into a MoneyError, a value such as "1e400"
         # can still escape from it as a plain decimal error; it is this row's problem all the same.
-        raise _RowError(", ".join(MONEY_FIELDS), f"not a usable number ({error!r})") from None
+        name = _failing_value(values)
+        raise _RowError(plan.values[name].name, f"{values[name]!r} is not a usable number") from None
+
+
+def _failing_value(values: dict[str, str]) -> str:
+    for name in MONEY_FIELDS:
+        try:
+            to_decimal(values[name], field=name)
+        except (ValueError, ArithmeticError):
+            return name
+    raise AssertionError("a value failed together but none alone")
 
 
 def _number_text(cell: str, delimiter: str) -> str:
@@ -383,6 +393,10 @@ def _number_text(cell: str, delimiter: str) -> str:
     if delimiter != "," and _DECIMAL_COMMA.match(text):
         return text.replace(",", ".")  # a semicolon/tab file from a decimal-comma locale
     return text
+
+
+def _cell_or_blank(cells: list[str], column: _Column) -> str:
+    return cells[column.index].strip() if column.index < len(cells) else ""
 
 
 def _cell(cells: list[str], column: _Column) -> str:

@@ -229,7 +229,7 @@ def test_unreadable_rows_name_file_physical_line_field_and_reason(tmp_path: Path
         "'29O16.23' is not a decimal number",
     )
     assert (problems[8].field, problems[8].reason) == ("(whole line)", "bytes that are not UTF-8 text")
-    assert problems[9].field.startswith("close") or problems[9].field == "open, high, low, close, volume"
+    assert (problems[9].field, problems[9].reason[:8]) == ("close (column 5)", "'1e400' ")
     assert problems[6].text == lines_of(path)[5]  # kept verbatim
 
 
@@ -263,6 +263,15 @@ def test_hostile_and_non_finite_values_are_row_problems(tmp_path: Path) -> None:
     assert [u.line for u in read.unreadable] == [2, 3]
     assert (read.unreadable[0].field, read.unreadable[0].reason) == ("close", "'NaN' is not a decimal number")
     assert (read.unreadable[1].field, read.unreadable[1].reason) == ("close", "'' is not a decimal number")
+
+
+def test_a_line_too_short_to_hold_the_time_is_a_row_problem(tmp_path: Path) -> None:
+    banner, header, first, *lines = (FIXTURES / "cdd_coinbase_btcusd_1h_2020.csv").read_text().splitlines()
+    path = tmp_path / "Coinbase_BTCUSD_1h.csv"
+    path.write_text("\n".join([banner, header, first.split(",")[0], *lines]) + "\n")
+    read = read_candles(path, USD)
+    assert [(u.line, u.field) for u in read.unreadable] == [(3, "unix")]
+    assert len(read.rows) == 24
 
 
 def test_a_repeated_header_from_concatenated_dumps_is_not_a_row(tmp_path: Path) -> None:
