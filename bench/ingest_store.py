@@ -3,9 +3,10 @@
     .venv/bin/python bench/ingest_store.py [--rows 100000] [--repeat 3]
 
 Prints rows/s for: the store's upsert (first load into an empty table, then an idempotent re-load of the
-same rows), pandas ``DataFrame.to_sql`` (naive baseline, plain inserts), and the floor: ``psql \\copy``
-into a temp table followed by the same ``INSERT ... ON CONFLICT`` statement shape, run by psql itself.
-Best of --repeat runs for each figure.
+same rows) in both of its modes (replace differing rows, the default; keep stored rows and report the
+differing ones, the path every candle import takes), pandas ``DataFrame.to_sql`` (naive baseline, plain
+inserts), and the floor: ``psql \\copy`` into a temp table followed by the same ``INSERT ... ON CONFLICT``
+statement shape, run by psql itself. Best of --repeat runs for each figure.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import text
 
-from alphapulse.store import Candle, make_engine, upgrade, upsert
+from alphapulse.store import Candle, OnChange, make_engine, upgrade, upsert
 from bench._pg import throwaway_database
 
 COLUMNS = ["exchange", "symbol", "timeframe", "open_time", "open", "high", "low", "close", "volume"]
@@ -123,6 +124,9 @@ def main() -> None:
         def store() -> None:
             upsert(engine, Candle.__table__, rows)
 
+        def store_keeping() -> None:
+            upsert(engine, Candle.__table__, rows, on_change=OnChange.KEEP)
+
         frame = pd.DataFrame(rows)
 
         def naive() -> None:
@@ -133,6 +137,8 @@ def main() -> None:
             "floor: psql \\copy + INSERT ON CONFLICT, re-load": best_of(args.repeat, nothing, floor),
             "store upsert, first load": best_of(args.repeat, truncate, store),
             "store upsert, idempotent re-load": best_of(args.repeat, nothing, store),
+            "store upsert keeping stored rows, first load": best_of(args.repeat, truncate, store_keeping),
+            "store upsert keeping stored rows, re-load": best_of(args.repeat, nothing, store_keeping),
         }
         with engine.connect() as connection:
             stored = connection.execute(text("SELECT count(*) FROM candles")).scalar_one()

@@ -81,15 +81,25 @@ def _parse_since(value: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_REPORT_COLUMNS = (
+    "received",
+    "inserted",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "conflicts",
+    "corrected",
+    "warnings",
+)
+
+
 def _report_table(reports: list[IngestReport]) -> Table:
     table = Table(title="Ingestion")
-    for column in ("dataset", "received", "inserted", "updated", "unchanged", "quarantined", "warnings"):
-        table.add_column(column, justify="left" if column == "dataset" else "right")
+    table.add_column("dataset")
+    for column in _REPORT_COLUMNS:
+        table.add_column(column, justify="right")
     for r in reports:
-        table.add_row(
-            r.dataset,
-            *(f"{v:,}" for v in (r.received, r.inserted, r.updated, r.unchanged, r.quarantined, r.warnings)),
-        )
+        table.add_row(r.dataset, *(f"{getattr(r, column):,}" for column in _REPORT_COLUMNS))
     return table
 
 
@@ -102,8 +112,24 @@ def ingest_candles(
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Import a CSV file instead of the exchange")
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            help="CSV: abort on the first unreadable row (nothing stored) instead of quarantining it"
+        ),
+    ] = False,
+    correct: Annotated[
+        bool,
+        typer.Option(
+            help="CSV: replace stored bars that differ from the file (old values go to candle_corrections)"
+        ),
+    ] = False,
 ) -> None:
-    """Backfill or resume candles from an exchange (ccxt), or import a candle CSV file."""
+    """Backfill or resume candles from an exchange (ccxt), or import a candle CSV file.
+
+    A bar already stored with other values is never replaced silently: it is quarantined as a conflict
+    (see `alphapulse quality report`) unless --correct is given.
+    """
     settings = get_settings()
     settings.ensure_dirs()
     engine = ensure_schema()
@@ -112,7 +138,11 @@ def ingest_candles(
             with progress() as bar:
                 bar.add_task(f"importing {csv.name}", total=None)
                 report = ingest_csv(
-                    engine, csv, CsvSource(exchange=exchange, symbol=symbol, timeframe=timeframe)
+                    engine,
+                    csv,
+                    CsvSource(exchange=exchange, symbol=symbol, timeframe=timeframe),
+                    strict=strict,
+                    correct=correct,
                 )
         else:
             start = _parse_since(since)
@@ -130,6 +160,13 @@ def ingest_candles(
         err_console.print(f"[red]error:[/] {error}")
         raise typer.Exit(code=1) from error
     console.print(_report_table([report]))
+    if report.conflicts:
+        console.print(
+            f"{report.conflicts:,} bar(s) differ from the stored ones and were quarantined, stored bars kept "
+            "(alphapulse quality report); re-run with --correct to apply them"
+        )
+    if report.corrected:
+        console.print(f"{report.corrected:,} stored bar(s) corrected; old values kept in candle_corrections")
 
 
 @ingest_app.command("news")

@@ -1,7 +1,9 @@
 """Ingestion: source -> validation/quarantine -> idempotent store, with a report of what happened.
 
 Each step stores what it has before fetching more, so an interrupted run loses nothing and the next run
-resumes from the last stored candle.
+resumes from the last stored candle. A stored bar is never changed silently: a differing bar from any
+source is quarantined as a conflict (both versions kept in the finding) unless the caller asks for
+``correct=True``, which applies it and keeps the old values in ``candle_corrections``.
 """
 
 from __future__ import annotations
@@ -9,16 +11,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ccxt
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine
 
-from alphapulse.quality import Validated, candle_dataset, record_findings, validate_candles, validate_news
+from alphapulse.quality import (
+    candle_dataset,
+    conflict_finding,
+    record_findings,
+    resolve_findings,
+    validate_candles,
+    validate_news,
+)
 from alphapulse.settings import get_settings
 from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
-from alphapulse.sources.csv_candles import CsvSource, read_candle_csv
+from alphapulse.sources.csv_candles import CsvSource, read_candles
 from alphapulse.sources.exchange import FetchPlan, fetch_pages, make_exchange
 from alphapulse.sources.news import (
     NewsRow,
@@ -27,14 +36,18 @@ from alphapulse.sources.news import (
     parse_feed,
     read_headline_dataset,
 )
-from alphapulse.sources.rows import CandleRow
-from alphapulse.store import CANDLES, NEWS_ITEMS, upsert
+from alphapulse.sources.rows import CandleRow, UnreadableRow
+from alphapulse.store import CANDLE_CORRECTIONS, CANDLES, NEWS_ITEMS, Audit, OnChange, upsert
 from alphapulse.store.queries import latest_candle
 from alphapulse.timeframes import timeframe_delta
 
 
 @dataclass(frozen=True)
 class IngestReport:
+    """What one ingestion did. ``quarantined`` counts every withheld row; of those, ``conflicts`` are
+    bars that differ from the stored ones (kept as findings, stored bars untouched). ``corrected`` are
+    stored bars replaced on request (``correct=True``; included in ``updated``, old values audited)."""
+
     dataset: str
     received: int
     inserted: int
@@ -43,6 +56,8 @@ class IngestReport:
     quarantined: int
     warnings: int
     new_findings: int
+    conflicts: int = 0
+    corrected: int = 0
 
     def __add__(self, other: IngestReport) -> IngestReport:
         return replace(
@@ -54,6 +69,8 @@ class IngestReport:
             quarantined=self.quarantined + other.quarantined,
             warnings=self.warnings + other.warnings,
             new_findings=self.new_findings + other.new_findings,
+            conflicts=self.conflicts + other.conflicts,
+            corrected=self.corrected + other.corrected,
         )
 
 
@@ -62,14 +79,49 @@ def new_run_id() -> str:
 
 
 def store_candles(
-    engine: Engine, rows: Sequence[CandleRow], *, run_id: str, previous: CandleRow | None = None
+    engine: Engine,
+    rows: Sequence[CandleRow],
+    *,
+    run_id: str,
+    previous: CandleRow | None = None,
+    unreadable: Sequence[UnreadableRow] = (),
+    dataset: str | None = None,
+    correct: bool = False,
 ) -> IngestReport:
-    """Validate one instrument's candles, store the good ones, record every finding."""
-    checked = validate_candles(rows, previous=previous)
-    dataset = (
-        candle_dataset(rows[0]["exchange"], rows[0]["symbol"], rows[0]["timeframe"]) if rows else "candles"
+    """Validate one instrument's candles, store the good ones, record every finding.
+
+    A good bar whose time is already stored with other values is not written: it becomes a
+    ``stored_conflict`` finding holding both versions. With ``correct`` it replaces the stored bar, and
+    the old and new values go to ``candle_corrections`` in the same transaction. ``unreadable`` rows (a
+    source could not parse them) are quarantined as they are; ``dataset`` names the instrument when
+    there are no readable rows to name it.
+    """
+    if rows:
+        dataset = candle_dataset(rows[0]["exchange"], rows[0]["symbol"], rows[0]["timeframe"])
+    dataset = dataset or "candles"
+    checked = validate_candles(rows, previous=previous, unreadable=unreadable, dataset=dataset)
+    if correct:
+        audit = Audit(CANDLE_CORRECTIONS, {"run_id": run_id, "corrected_at": datetime.now(UTC)})
+        written = upsert(engine, CANDLES, checked.accepted, audit=audit)
+        # The conflicts an earlier import quarantined for exactly these values are settled now.
+        resolve_findings(engine, [conflict_finding(dataset, change) for change in written.changes])
+        conflicts = []
+    else:
+        written = upsert(engine, CANDLES, checked.accepted, on_change=OnChange.KEEP)
+        conflicts = [conflict_finding(dataset, change) for change in written.changes]
+    findings = [*checked.findings, *conflicts]
+    return IngestReport(
+        dataset=dataset,
+        received=len(rows) + len(unreadable),
+        inserted=written.inserted,
+        updated=written.updated,
+        unchanged=written.unchanged,
+        quarantined=checked.quarantined + len(conflicts),
+        warnings=len(checked.findings) - checked.quarantined,
+        new_findings=record_findings(engine, findings, run_id=run_id),
+        conflicts=len(conflicts),
+        corrected=len(written.changes) if correct else 0,
     )
-    return _store(engine, CANDLES, dataset, len(rows), checked, run_id)
 
 
 def store_news(
@@ -81,34 +133,39 @@ def store_news(
     undated: Sequence[dict[str, object]] = (),
 ) -> IngestReport:
     checked = validate_news(rows, undated, source=source)
-    return _store(engine, NEWS_ITEMS, f"news:{source}", len(rows) + len(undated), checked, run_id)
-
-
-def _store(
-    engine: Engine,
-    table: Table,
-    dataset: str,
-    received: int,
-    checked: Validated[CandleRow] | Validated[NewsRow],
-    run_id: str,
-) -> IngestReport:
-    written = upsert(engine, table, checked.accepted)
-    new_findings = record_findings(engine, checked.findings, run_id=run_id)
+    written = upsert(engine, NEWS_ITEMS, checked.accepted)
     return IngestReport(
-        dataset=dataset,
-        received=received,
+        dataset=f"news:{source}",
+        received=len(rows) + len(undated),
         inserted=written.inserted,
         updated=written.updated,
         unchanged=written.unchanged,
         quarantined=checked.quarantined,
         warnings=len(checked.findings) - checked.quarantined,
-        new_findings=new_findings,
+        new_findings=record_findings(engine, checked.findings, run_id=run_id),
     )
 
 
-def ingest_csv(engine: Engine, path: Path, source: CsvSource, *, run_id: str | None = None) -> IngestReport:
-    _form, rows = read_candle_csv(path, source)
-    return store_candles(engine, rows, run_id=run_id or new_run_id())
+def ingest_csv(
+    engine: Engine,
+    path: Path,
+    source: CsvSource,
+    *,
+    run_id: str | None = None,
+    strict: bool = False,
+    correct: bool = False,
+) -> IngestReport:
+    """Import one candle file. Unreadable rows are quarantined and the rest lands, unless ``strict``, where
+    the first one raises ``CandleCsvError`` before anything is stored. ``correct``: see ``store_candles``."""
+    read = read_candles(path, source, strict=strict)
+    return store_candles(
+        engine,
+        read.rows,
+        run_id=run_id or new_run_id(),
+        unreadable=read.unreadable,
+        dataset=candle_dataset(source.exchange, source.symbol, source.timeframe),
+        correct=correct,
+    )
 
 
 def ingest_exchange(

@@ -1,7 +1,8 @@
 """Validation and quarantine: bad rows are kept as findings with the row itself, good rows still land.
 
-Errors quarantine the row (it is not written to its table; the finding holds it verbatim). Warnings
-describe the data (gaps, extreme jumps, identical duplicates) without withholding anything.
+Errors quarantine the row (it is not written to its table; the finding holds it verbatim): rule
+violations, rows a source could not read, and re-imported bars that differ from the stored ones.
+Warnings describe the data (gaps, extreme jumps, identical duplicates) without withholding anything.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Final
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
-from alphapulse.money import to_text
+from alphapulse.money import fits_storage, to_text
 from alphapulse.sources.news import NewsRow
-from alphapulse.sources.rows import PRICE_FIELDS, CandleRow
-from alphapulse.store import QUALITY_FINDINGS, QualityFinding, upsert
+from alphapulse.sources.rows import MONEY_FIELDS, PRICE_FIELDS, CandleRow, UnreadableRow
+from alphapulse.store import QUALITY_FINDINGS, Change, QualityFinding, upsert
 from alphapulse.timeframes import on_grid, timeframe_delta
 
 ERROR: Final = "error"
@@ -64,12 +65,22 @@ def validate_candles(
     *,
     previous: CandleRow | None = None,
     jump_threshold: float = DEFAULT_JUMP_THRESHOLD,
+    unreadable: Sequence[UnreadableRow] = (),
+    dataset: str | None = None,
 ) -> Validated[CandleRow]:
-    """Check one instrument's candles; ``previous`` is the last stored bar, so gaps across runs show."""
+    """Check one instrument's candles; ``previous`` is the last stored bar, so gaps across runs show.
+
+    ``unreadable`` rows (which a source could not parse) are quarantined as they are; ``dataset`` names
+    the instrument when no row could be read.
+    """
     result: Validated[CandleRow] = Validated()
-    if not rows:
+    if rows:
+        dataset = candle_dataset(rows[0]["exchange"], rows[0]["symbol"], rows[0]["timeframe"])
+    elif dataset is None:
+        if unreadable:
+            raise ValueError("unreadable rows need the dataset they belong to")
         return result
-    dataset = candle_dataset(rows[0]["exchange"], rows[0]["symbol"], rows[0]["timeframe"])
+    result.findings.extend(unreadable_finding(dataset, row) for row in unreadable)
     unique = _deduplicate(rows, dataset, result)
     for row in unique:
         problems = _row_errors(row)
@@ -104,8 +115,42 @@ def _deduplicate(rows: Sequence[CandleRow], dataset: str, result: Validated[Cand
     return unique
 
 
+def unreadable_finding(dataset: str, row: UnreadableRow) -> Finding:
+    kept = {"file": row.source, "line": row.line, "field": row.field, "reason": row.reason, "text": row.text}
+    key = f"{row.source.rsplit('/', 1)[-1]}:{row.line}"
+    return Finding(dataset, "unreadable_row", ERROR, key, row.describe(), kept)
+
+
+def conflict_finding(dataset: str, change: Change) -> Finding:
+    """A re-imported bar that differs from the stored one: both versions kept, the stored bar untouched."""
+    differing = [name for name in MONEY_FIELDS if change.stored[name] != change.incoming[name]]
+    moves = ", ".join(
+        f"{name} {to_text(change.stored[name])} -> {to_text(change.incoming[name])}" for name in differing
+    )
+    detail = (
+        f"differs from the stored bar ({moves}); the stored bar is kept. To apply the new values, "
+        "import again with correct=True (CLI: --correct); the old ones then go to candle_corrections"
+    )
+    kept = {
+        "stored": {name: change.stored[name] for name in MONEY_FIELDS},
+        "incoming": {name: change.incoming[name] for name in MONEY_FIELDS},
+        "differs": differing,
+    }
+    return Finding(dataset, "stored_conflict", ERROR, _key(change.stored), detail, kept)
+
+
 def _row_errors(row: CandleRow) -> list[tuple[str, str]]:
     errors = []
+    unstorable = [name for name in MONEY_FIELDS if not fits_storage(row[name])]  # type: ignore[literal-required]
+    if unstorable:
+        # Checked first: such a value would make the whole batch fail at the database.
+        return [
+            (
+                "not_storable",
+                f"{', '.join(unstorable)} out of range: the store keeps NUMERIC(38, 18) "
+                "(at most 20 integer and 18 fraction digits)",
+            )
+        ]
     prices = {name: row[name] for name in PRICE_FIELDS}  # type: ignore[literal-required]
     non_positive = [name for name, value in prices.items() if value <= 0]
     if non_positive or row["volume"] < 0:
@@ -184,10 +229,15 @@ def validate_news(
 
 
 def record_findings(engine: Engine, findings: Sequence[Finding], *, run_id: str) -> int:
-    """Store findings idempotently (one row per dataset/check/row key); returns how many are new."""
+    """Store findings idempotently; returns how many are new.
+
+    A warning is one row per dataset/check/row key (seeing it again refreshes it). A quarantined
+    finding also hashes the row it keeps: it holds data found nowhere else, so two different rows
+    refused for the same key (two versions of one bar) are two findings, never one overwriting the other.
+    """
     rows = [
         {
-            "id": hashlib.sha256(f"{f.dataset}|{f.check}|{f.row_key}".encode()).hexdigest(),
+            "id": _finding_id(f),
             "run_id": run_id,
             "dataset": f.dataset,
             "check_name": f.check,
@@ -195,11 +245,36 @@ def record_findings(engine: Engine, findings: Sequence[Finding], *, run_id: str)
             "quarantined": f.quarantined,
             "row_key": f.row_key,
             "detail": f.detail,
-            "row_json": json.dumps(_jsonable(f.row), sort_keys=True),
+            "row_json": _row_json(f),
         }
         for f in findings
     ]
     return upsert(engine, QUALITY_FINDINGS, rows).inserted
+
+
+def resolve_findings(engine: Engine, findings: Sequence[Finding]) -> int:
+    """Remove findings that no longer hold (a quarantined conflict whose values were since applied, with
+    the old ones audited); returns how many were stored."""
+    if not findings:
+        return 0
+    table = QUALITY_FINDINGS
+    with engine.begin() as connection:
+        result = connection.execute(
+            delete(table).where(table.c.id.in_([_finding_id(f) for f in findings])),
+            execution_options={"preserve_rowcount": True},
+        )
+    return int(result.rowcount)
+
+
+def _row_json(finding: Finding) -> str:
+    return json.dumps(_jsonable(finding.row), sort_keys=True)
+
+
+def _finding_id(finding: Finding) -> str:
+    identity = f"{finding.dataset}|{finding.check}|{finding.row_key}"
+    if finding.quarantined:
+        identity += f"|{_row_json(finding)}"
+    return hashlib.sha256(identity.encode()).hexdigest()
 
 
 def stored_findings(engine: Engine, *, dataset_prefix: str = "") -> list[QualityFinding]:
@@ -224,6 +299,8 @@ def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
             return to_text(value)
         if isinstance(value, datetime | timedelta):
             return value.isoformat() if isinstance(value, datetime) else str(value)
+        if isinstance(value, Mapping):
+            return _jsonable(value)
         return value
 
     return {k: convert(v) for k, v in row.items()}

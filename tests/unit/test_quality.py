@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine
 
-from alphapulse.quality import record_findings, stored_findings, validate_candles
-from alphapulse.sources.rows import CandleRow
+from alphapulse.quality import conflict_finding, record_findings, stored_findings, validate_candles
+from alphapulse.sources.rows import CandleRow, UnreadableRow
+from alphapulse.store import Change
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -89,3 +92,42 @@ def test_findings_are_stored_once_per_problem(engine: Engine) -> None:
     assert {f.run_id for f in stored} == {"r2"}  # a finding remembers the last run that saw it
     quarantined = next(f for f in stored if f.quarantined)
     assert '"high": "1"' in quarantined.row_json
+
+
+def test_both_versions_of_a_conflicting_duplicate_are_kept(engine: Engine) -> None:
+    findings = validate_candles([bar(0), bar(0, close="101")]).findings
+    assert record_findings(engine, findings, run_id="r1") == 2
+    kept = sorted(json.loads(f.row_json)["close"] for f in stored_findings(engine))
+    assert kept == ["100", "101"]
+
+
+def test_unreadable_rows_are_quarantined_even_with_no_readable_row() -> None:
+    problem = UnreadableRow("/data/BTCUSDT-1h.csv", 7, "close", "'abc' is not a decimal number", "1,2,3,abc")
+    result = validate_candles([], unreadable=[problem], dataset="candles:binance:BTC/USDT:1h")
+    (finding,) = result.findings
+    assert (finding.check, finding.quarantined, finding.row_key) == (
+        "unreadable_row",
+        True,
+        "BTCUSDT-1h.csv:7",
+    )
+    assert finding.detail == "/data/BTCUSDT-1h.csv: line 7: close: 'abc' is not a decimal number"
+    assert finding.row["text"] == "1,2,3,abc"
+    with pytest.raises(ValueError, match="need the dataset"):
+        validate_candles([], unreadable=[problem])
+
+
+def test_a_value_the_store_cannot_hold_is_quarantined_not_a_crash() -> None:
+    huge = Decimal("1e30")
+    assert checks([bar(0, high=huge, volume=huge)]) == {"not_storable": 1}
+
+
+def test_a_conflict_finding_keeps_both_versions() -> None:
+    stored, incoming = bar(0, close="11353.86"), bar(0, close="11298.73")
+    finding = conflict_finding(
+        "candles:binance:BTC/USDT:1h", Change(stored=dict(stored), incoming=dict(incoming))
+    )
+    assert (finding.check, finding.quarantined) == ("stored_conflict", True)
+    assert finding.row["stored"]["close"] == Decimal("11353.86")
+    assert finding.row["incoming"]["close"] == Decimal("11298.73")
+    assert finding.row["differs"] == ["close"]
+    assert "close 11353.86 -> 11298.73" in finding.detail

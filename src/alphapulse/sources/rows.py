@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -24,6 +25,24 @@ class CandleRow(TypedDict):
     low: Decimal
     close: Decimal
     volume: Decimal
+
+
+@dataclass(frozen=True)
+class UnreadableRow:
+    """A source row that could not become a bar: kept verbatim with where it was and why it failed.
+
+    ``line`` is the physical line in the file (1-based, counting blank and banner lines), so an editor
+    opens the file at the right place.
+    """
+
+    source: str
+    line: int
+    field: str
+    reason: str
+    text: str
+
+    def describe(self) -> str:
+        return f"{self.source}: line {self.line}: {self.field}: {self.reason}"
 
 
 def candle_row(

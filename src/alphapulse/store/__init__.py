@@ -3,12 +3,14 @@
 from alphapulse.store.engine import make_engine
 from alphapulse.store.migrate import current_revision, ensure_schema, head_revision, upgrade
 from alphapulse.store.tables import (
+    CANDLE_CORRECTIONS,
     CANDLES,
     FEATURE_SETS,
     NEWS_ITEMS,
     PREDICTIONS,
     QUALITY_FINDINGS,
     Candle,
+    CandleCorrection,
     FeatureSetRecord,
     NewsItem,
     PredictionLog,
@@ -16,17 +18,22 @@ from alphapulse.store.tables import (
     metadata,
     table_of,
 )
-from alphapulse.store.upsert import UpsertResult, upsert
+from alphapulse.store.upsert import Audit, Change, OnChange, UpsertResult, upsert
 
 __all__ = [
     "CANDLES",
+    "CANDLE_CORRECTIONS",
     "FEATURE_SETS",
     "NEWS_ITEMS",
     "PREDICTIONS",
     "QUALITY_FINDINGS",
+    "Audit",
     "Candle",
+    "CandleCorrection",
+    "Change",
     "FeatureSetRecord",
     "NewsItem",
+    "OnChange",
     "PredictionLog",
     "QualityFinding",
     "UpsertResult",

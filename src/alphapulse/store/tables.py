@@ -36,6 +36,35 @@ class Candle(SQLModel, table=True):
     ingested_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class CandleCorrection(SQLModel, table=True):
+    """A stored bar that an explicit correction replaced: its old and new values, so nothing is lost.
+
+    Written in the same transaction as the replacement; a re-import without ``correct`` never changes a
+    stored bar (the difference is quarantined as a conflict finding instead).
+    """
+
+    __tablename__ = "candle_corrections"
+    __table_args__ = (Index("ix_candle_corrections_bar", "exchange", "symbol", "timeframe", "open_time"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    exchange: str = Field(sa_column=Column(String(32), nullable=False))
+    symbol: str = Field(sa_column=Column(String(32), nullable=False))
+    timeframe: str = Field(sa_column=Column(String(8), nullable=False))
+    open_time: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    old_open: Decimal = _money()
+    old_high: Decimal = _money()
+    old_low: Decimal = _money()
+    old_close: Decimal = _money()
+    old_volume: Decimal = _money()
+    new_open: Decimal = _money()
+    new_high: Decimal = _money()
+    new_low: Decimal = _money()
+    new_close: Decimal = _money()
+    new_volume: Decimal = _money()
+    run_id: str = Field(sa_column=Column(String(64), nullable=False))
+    corrected_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class NewsItem(SQLModel, table=True):
     """A headline; ``id`` hashes its guid, else its canonical URL, so re-ingesting is a no-op."""
 
@@ -132,6 +161,7 @@ def table_of(model: type[SQLModel]) -> Table:
 
 
 CANDLES = table_of(Candle)
+CANDLE_CORRECTIONS = table_of(CandleCorrection)
 NEWS_ITEMS = table_of(NewsItem)
 QUALITY_FINDINGS = table_of(QualityFinding)
 FEATURE_SETS = table_of(FeatureSetRecord)

@@ -1,24 +1,42 @@
 """Idempotent bulk upserts keyed on a table's natural (primary) key.
 
-Re-sending the same rows changes nothing; a corrected row for an existing key replaces it. PostgreSQL
-takes the bulk path (COPY into a temporary table, then one ``INSERT ... ON CONFLICT``); SQLite takes a
-single executemany of ``INSERT ... ON CONFLICT``. Either way a row only counts as updated when one of
-its values really changed, which is what lets the callers report "nothing new" honestly.
+Re-sending the same rows changes nothing. What a *differing* row for a stored key does is the caller's
+choice (``on_change``): replace the stored row (the default, for derived records such as feature sets),
+or keep the stored row and hand the difference back (``KEEP``, for market data, where a silent rewrite
+would lose the old values). With an ``Audit`` the replaced rows' old and new values are written in the
+same transaction. PostgreSQL takes the bulk path (COPY into a temporary table, then set-based SQL);
+SQLite an executemany. Either way a row only counts as updated when one of its values really changed,
+which is what lets the callers report "nothing new" honestly.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Boolean, Connection, Engine, Table, func, or_, select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from alphapulse.money import ensure_storable, to_decimal, to_text
 from alphapulse.store.types import ExactDecimal, UTCDateTime
@@ -38,25 +56,64 @@ _COPY_SPECIALS = ("\\", "\t", "\n", "\r")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+class OnChange(StrEnum):
+    """What a row that differs from the stored row of its key does."""
+
+    REPLACE = "replace"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A stored row and the differing row sent for its key (every data column of each)."""
+
+    stored: dict[str, Any]
+    incoming: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Where replaced rows are recorded: ``table`` has the key columns, ``old_<c>`` and ``new_<c>`` for
+    every other data column, and the columns named in ``extra`` (e.g. the run id)."""
+
+    table: Table
+    extra: Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class UpsertResult:
+    """``changes`` are the rows whose key was stored with other values: replaced (and counted in
+    ``updated``) under ``REPLACE`` with an audit, refused (counted nowhere else) under ``KEEP``."""
+
     inserted: int
     updated: int
     unchanged: int
+    changes: tuple[Change, ...] = field(default=())
 
     @property
     def written(self) -> int:
         return self.inserted + self.updated
 
 
-def upsert(engine: Engine, table: Table, rows: Iterable[Mapping[str, Any]]) -> UpsertResult:
-    """Insert new rows, update changed ones, leave identical ones untouched; one transaction."""
+def upsert(
+    engine: Engine,
+    table: Table,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    on_change: OnChange = OnChange.REPLACE,
+    audit: Audit | None = None,
+) -> UpsertResult:
+    """Insert new rows, treat differing ones as ``on_change`` says, leave identical ones; one transaction."""
+    if audit is not None and on_change is not OnChange.REPLACE:
+        raise ValueError("an audit records replacements; it needs on_change=REPLACE")
     key = [column.name for column in table.primary_key.columns]
     data_columns = [c.name for c in table.columns if c.name not in _STAMPS]
     unique = _last_per_key(list(rows), key)
     if not unique:
         return UpsertResult(0, 0, 0)
     with engine.begin() as connection:
+        if on_change is OnChange.KEEP or audit is not None:
+            return _upsert_guarded(connection, table, key, data_columns, unique, on_change, audit)
         if connection.dialect.name == "postgresql":
             inserted, updated = _upsert_postgres(connection, table, key, data_columns, unique)
         else:
@@ -110,8 +167,21 @@ def _upsert_postgres(
     data_columns: list[str],
     rows: list[Mapping[str, Any]],
 ) -> tuple[int, int]:
+    _copy_into_stage(connection, table, data_columns, rows)
+    raw = connection.connection.dbapi_connection
+    assert isinstance(raw, psycopg.Connection)
+    with raw.cursor() as cursor:
+        cursor.execute(_merge_statement(table, key, data_columns))
+        result = cursor.fetchone()
+    assert result is not None
+    return int(result[0]), int(result[1])
+
+
+def _copy_into_stage(
+    connection: Connection, table: Table, data_columns: list[str], rows: list[Mapping[str, Any]]
+) -> None:
     target = sql.Identifier(table.name)
-    stage = sql.Identifier(f"_stage_{table.name}")
+    stage = sql.Identifier(_stage_name(table))
     columns = sql.SQL(", ").join(map(sql.Identifier, data_columns))
     raw = connection.connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
@@ -125,10 +195,120 @@ def _upsert_postgres(
             # Chunks let PostgreSQL parse one chunk while Python formats the next (two cores, not one).
             for start in range(0, len(rows), _COPY_CHUNK):
                 copy.write(_copy_payload(table, data_columns, rows[start : start + _COPY_CHUNK]))
-        cursor.execute(_merge_statement(table, key, data_columns))
-        result = cursor.fetchone()
-    assert result is not None
-    return int(result[0]), int(result[1])
+
+
+def _stage_name(table: Table) -> str:
+    return f"_stage_{table.name}"
+
+
+def _upsert_guarded(
+    connection: Connection,
+    table: Table,
+    key: list[str],
+    data_columns: list[str],
+    rows: list[Mapping[str, Any]],
+    on_change: OnChange,
+    audit: Audit | None,
+) -> UpsertResult:
+    """Stage the rows, find the ones that differ from stored rows, then write as ``on_change`` says.
+
+    The differing rows are found by one join inside the database (PostgreSQL reads nothing back when
+    nothing differs), so the idempotent re-load stays a set operation.
+    """
+    stage = Table(
+        _stage_name(table),
+        MetaData(),
+        *(Column(c, table.c[c].type) for c in data_columns),
+        prefixes=["TEMPORARY"],
+    )
+    if connection.dialect.name == "postgresql":
+        _copy_into_stage(connection, table, data_columns, rows)
+    else:
+        # pysqlite runs DDL outside the transaction, so a stage left by a failed call may still exist.
+        connection.execute(text(f'DROP TABLE IF EXISTS "{stage.name}"'))
+        stage.create(connection)
+        connection.execute(stage.insert(), [{c: row[c] for c in data_columns} for row in rows])
+    changing = [c for c in data_columns if c not in key]
+    changes = _differing(connection, table, stage, key, data_columns, changing)
+    replace = on_change is OnChange.REPLACE
+    if audit is not None and changes:
+        audited = [_audit_row(change, key, changing, audit) for change in changes]
+        connection.execute(audit.table.insert(), audited)
+    written = _merge_from_stage(connection, table, stage, key, data_columns, changing, replace=replace)
+    if connection.dialect.name != "postgresql":
+        stage.drop(connection)
+    updated = len(changes) if replace else 0
+    inserted = written - updated
+    return UpsertResult(inserted, updated, len(rows) - inserted - len(changes), tuple(changes))
+
+
+def _differing(
+    connection: Connection,
+    table: Table,
+    stage: Table,
+    key: list[str],
+    data_columns: list[str],
+    changing: list[str],
+) -> list[Change]:
+    query = (
+        select(
+            *(table.c[c].label(f"stored_{c}") for c in data_columns),
+            *(stage.c[c].label(f"incoming_{c}") for c in changing),
+        )
+        .select_from(stage.join(table, and_(*(table.c[k] == stage.c[k] for k in key))))
+        .where(or_(*(table.c[c].is_distinct_from(stage.c[c]) for c in changing)))
+        .order_by(*(table.c[k] for k in key))
+    )
+    changes = []
+    for row in connection.execute(query).mappings():
+        stored = {c: row[f"stored_{c}"] for c in data_columns}
+        incoming = {**{k: stored[k] for k in key}, **{c: row[f"incoming_{c}"] for c in changing}}
+        changes.append(Change(stored=stored, incoming=incoming))
+    return changes
+
+
+def _audit_row(change: Change, key: list[str], changing: list[str], audit: Audit) -> dict[str, Any]:
+    return {
+        **{k: change.stored[k] for k in key},
+        **{f"old_{c}": change.stored[c] for c in changing},
+        **{f"new_{c}": change.incoming[c] for c in changing},
+        **audit.extra,
+    }
+
+
+def _merge_from_stage(
+    connection: Connection,
+    table: Table,
+    stage: Table,
+    key: list[str],
+    data_columns: list[str],
+    changing: list[str],
+    *,
+    replace: bool,
+) -> int:
+    """Copy the staged rows in; returns how many rows were inserted or replaced."""
+    now = datetime.now(UTC)
+    stamps = [c for c in _STAMPS if c in table.c]
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # SQLite needs a WHERE on INSERT ... SELECT ... ON CONFLICT to parse it unambiguously.
+    selected = select(
+        *(stage.c[c] for c in data_columns), *(literal(now, table.c[c].type) for c in stamps)
+    ).where(true())
+    statement = dialect_insert(table).from_select([*data_columns, *stamps], selected)
+    if replace:
+        excluded = statement.excluded
+        assignments = {c: excluded[c] for c in changing}
+        if STAMP_COLUMN in table.c:
+            assignments[STAMP_COLUMN] = excluded[STAMP_COLUMN]
+        statement = statement.on_conflict_do_update(
+            index_elements=key,
+            set_=assignments,
+            where=or_(*(table.c[c].is_distinct_from(excluded[c]) for c in changing)),
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=key)
+    # SQLAlchemy keeps an INSERT's row count only when asked to.
+    return int(connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount)
 
 
 def _merge_statement(table: Table, key: list[str], data_columns: list[str]) -> sql.Composed:

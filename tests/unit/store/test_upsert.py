@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine, func, select
 
-from alphapulse.store import FEATURE_SETS, Candle, NewsItem, upsert
+from alphapulse.store import (
+    CANDLE_CORRECTIONS,
+    FEATURE_SETS,
+    Audit,
+    Candle,
+    NewsItem,
+    OnChange,
+    make_engine,
+    upsert,
+)
 from tests.unit.store.test_types_and_roundtrip import T0, candle, read_all
 
 
@@ -92,3 +102,55 @@ def test_created_at_is_set_once_and_never_counts_as_a_change(engine: Engine) -> 
     assert upsert(engine, FEATURE_SETS, [{**record, "rows": 2}]).updated == 1
     with engine.connect() as connection:
         assert connection.execute(select(FEATURE_SETS.c.created_at)).scalar_one() == created
+
+
+def test_keep_refuses_a_differing_row_and_returns_both_versions(engine: Engine) -> None:
+    upsert(engine, Candle.__table__, [candle(price=Decimal("10")), candle(T0 + timedelta(hours=1))])
+    result = upsert(
+        engine,
+        Candle.__table__,
+        [
+            candle(price=Decimal("10"), close=Decimal("10.5")),
+            candle(T0 + timedelta(hours=1)),
+            candle(T0 + timedelta(hours=2)),
+        ],
+        on_change=OnChange.KEEP,
+    )
+    assert (result.inserted, result.updated, result.unchanged) == (1, 0, 1)
+    (change,) = result.changes
+    assert (change.stored["close"], change.incoming["close"]) == (Decimal("10"), Decimal("10.5"))
+    assert change.stored["open_time"] == change.incoming["open_time"] == T0
+    assert {c.open_time: c.close for c in read_all(engine)}[T0] == Decimal("10")
+    assert count(engine) == 3
+
+
+def test_keep_sees_the_same_value_in_another_notation_as_unchanged(engine: Engine) -> None:
+    upsert(engine, Candle.__table__, [candle(price=Decimal("10.50"))])
+    result = upsert(engine, Candle.__table__, [candle(price=Decimal("10.5000"))], on_change=OnChange.KEEP)
+    assert (result.unchanged, result.changes) == (1, ())
+
+
+def test_audited_replacement_keeps_the_old_values(engine: Engine) -> None:
+    upsert(engine, Candle.__table__, [candle(price=Decimal("10"))])
+    stamp = datetime(2025, 1, 1, tzinfo=UTC)
+    audit = Audit(CANDLE_CORRECTIONS, {"run_id": "run-7", "corrected_at": stamp})
+    result = upsert(engine, Candle.__table__, [candle(price=Decimal("10"), close=Decimal("11"))], audit=audit)
+    assert (result.inserted, result.updated, len(result.changes)) == (0, 1, 1)
+    assert read_all(engine)[0].close == Decimal("11")
+    with engine.connect() as connection:
+        (row,) = connection.execute(select(CANDLE_CORRECTIONS)).mappings()
+    assert (row["open_time"], row["old_close"], row["new_close"]) == (T0, Decimal("10"), Decimal("11"))
+    assert (row["old_open"], row["new_open"], row["run_id"], row["corrected_at"]) == (
+        Decimal("10"),
+        Decimal("10"),
+        "run-7",
+        stamp,
+    )
+    again = upsert(engine, Candle.__table__, [candle(price=Decimal("10"), close=Decimal("11"))], audit=audit)
+    assert (again.unchanged, again.changes) == (1, ())
+
+
+def test_an_audit_needs_replacement() -> None:
+    audit = Audit(CANDLE_CORRECTIONS, {})
+    with pytest.raises(ValueError, match="needs on_change=REPLACE"):
+        upsert(make_engine("sqlite://"), Candle.__table__, [candle()], on_change=OnChange.KEEP, audit=audit)
