@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
-from alphapulse.sources.csv_candles import CsvSource, read_candle_csv
+from alphapulse.sources.csv_candles import CandleCsvError, CsvSource, read_candle_csv
 from alphapulse.sources.rows import to_epoch_ms
 
 #: Binance's kline intervals the replay can serve, in milliseconds. 3d and 1M are left out: their bar
@@ -127,8 +127,8 @@ def load_csv(symbol: str, path: Path) -> Series:
     _check_symbol(symbol)
     try:
         _form, rows = read_candle_csv(path, CsvSource(exchange="replay", symbol=symbol, timeframe="-"))
-    except OSError as error:
-        raise ReplayDataError(f"{path}: {error.strerror or error}") from error
+    except CandleCsvError as error:
+        raise ReplayDataError(str(error)) from error
     bars = [
         Bar(to_epoch_ms(r["open_time"]), r["open"], r["high"], r["low"], r["close"], r["volume"])
         for r in rows
