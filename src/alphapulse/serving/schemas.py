@@ -1,11 +1,12 @@
 """The HTTP contract of the service: request and answer models, money as exact decimal strings.
 
 Money fields use ``alphapulse.money`` types, so the OpenAPI document says ``type: string`` for each and
-a float is refused with the field's name. Accepted spellings of money: a JSON string holding a plain
-or scientific decimal ("67012.55", "6.701255e4"), or a JSON integer; floats, NaN and Infinity are
-refused. Each candle is checked on its own here (positive, storable prices, low <= open/close <= high);
-checks across candles (order, duplicates, window length) need the feature set and live in
-``serving.inputs``.
+a float is refused with the field's name. Accepted spellings of money: a JSON string matching
+``alphapulse.money.DECIMAL_PATTERN`` (plain or scientific notation, "67012.55", "6.701255e4"), or a
+JSON integer, storable in NUMERIC(38, 18); floats, NaN, Infinity, whitespace and out-of-range exponents
+are refused naming the field. Each candle is checked on its own here (positive prices,
+low <= open/close <= high); checks across candles (order, duplicates, window length) need the feature
+set and live in ``serving.inputs``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from alphapulse.money import Price, Quantity, ensure_storable, to_text
+from alphapulse.money import Price, Quantity, to_text
 
 Direction = Literal["up", "down"]
 Role = Literal["champion", "challenger"]
-
-
-def _storable(value: Decimal) -> Decimal:
-    return ensure_storable(value, field="value")
 
 
 def _positive(value: Decimal) -> Decimal:
@@ -32,8 +29,7 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
-WirePrice = Annotated[Price, AfterValidator(_storable), AfterValidator(_positive)]
-WireQuantity = Annotated[Quantity, AfterValidator(_storable)]
+WirePrice = Annotated[Price, AfterValidator(_positive)]
 Symbol = Annotated[str, Field(min_length=1, max_length=32, examples=["BTC/USDT"])]
 Timeframe = Annotated[str, Field(min_length=2, max_length=8, examples=["1h"])]
 
@@ -57,7 +53,7 @@ class CandleIn(_Wire):
     high: WirePrice
     low: WirePrice
     close: WirePrice
-    volume: WireQuantity
+    volume: Quantity
 
     @model_validator(mode="after")
     def _consistent(self) -> CandleIn:
