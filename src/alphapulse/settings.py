@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         description="With several workers, each closes one keep-alive connection per this many responses, "
         "so connections spread over the workers (0: never).",
     )
+    serving_max_age_bars: float = Field(
+        default=2.0,
+        gt=0,
+        description="/signal answers 503 when its latest bar closed more than this many bars of its "
+        "timeframe ago (the bundled data is years old: raise it, e.g. to 1e6, to serve that).",
+    )
     log_level: str = Field(default="INFO")
 
     @property

@@ -55,6 +55,9 @@ FIRST, END = datetime(2021, 10, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
 PARITY_BARS = 200
 #: Responses per worker between two keep-alive connection closes (the server runs two workers).
 RECYCLE_EVERY = 20
+#: The test data ends in 2022, years before now: a maximum age generous enough to serve it anyway
+#: (the refusal of stale bars is tested in test_serving_database_outage.py, on the default).
+MAX_AGE_BARS = "1e7"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         ALPHAPULSE_SERVING_REFRESH_SECONDS="1",
         ALPHAPULSE_SERVING_WORKERS="2",
         ALPHAPULSE_SERVING_RECYCLE_REQUESTS=str(RECYCLE_EVERY),
+        ALPHAPULSE_SERVING_MAX_AGE_BARS=MAX_AGE_BARS,
     )
     command = [BENTOML, "serve", "bentos.service:AlphaPulse", "--host", "127.0.0.1", "--port", str(port)]
     log = tmp_path_factory.mktemp("logs") / "serve.log"
@@ -171,6 +175,11 @@ def test_predict_returns_the_offline_probability_bit_for_bit(world: World, serve
         signal = http.post("/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}).json()
     assert signal["probability_up"] == float(world.offline[last])
     assert pd.Timestamp(signal["as_of"]) == world.candles["open_time"].iloc[last]
+    for served in (signal, answer):
+        close = pd.Timestamp(served["as_of"]) + pd.Timedelta(TIMEFRAME)
+        assert pd.Timestamp(served["bar_close_time"]) == close
+        age = (datetime.now(UTC) - close.to_pydatetime()).total_seconds()
+        assert 0 <= age - served["age_seconds"] < 120
     assert signal["model"] == answer["model"]
     assert signal["direction"] == ("up" if world.offline[last] >= 0.5 else "down")
 
@@ -334,6 +343,16 @@ def test_openapi_money_is_string_and_schemathesis_finds_no_server_error(server: 
         assert schemas["CandleIn"]["properties"][name]["type"] == "string"
     assert schemas["PredictionIODescriptor"]["properties"]["reference_price"]["type"] == "string"
     assert {"/predict", "/signal", "/predict_batch", "/model", "/admin/reload"} <= set(document["paths"])
+    stale = document["paths"]["/signal"]["post"]["responses"]["503"]
+    assert "ALPHAPULSE_SERVING_MAX_AGE_BARS" in stale["description"]
+    assert stale["content"]["application/json"]["schema"]["$ref"].endswith("/StaleSignal")
+    assert {"bar_close_time", "age_seconds", "max_age_seconds", "reason"} <= set(
+        schemas["StaleBar"]["properties"]
+    )
+    answer = schemas["PredictionIODescriptor"]["properties"]
+    assert "bar_close_time" in answer
+    assert "bar_close_time" in answer["age_seconds"]["description"]
+    assert "e" in schemas["CandleIn"]["properties"]["close"]["pattern"]  # scientific notation documented
     run = subprocess.run(
         [
             str(Path(sys.executable).with_name("schemathesis")),

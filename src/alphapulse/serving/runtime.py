@@ -32,6 +32,7 @@ from alphapulse.features import build_online
 from alphapulse.serving import metrics
 from alphapulse.serving.answer import bar_volatility, direction, prediction
 from alphapulse.serving.bundle import BUNDLE_FORMAT, ServedModel, load_bundle
+from alphapulse.serving.freshness import ensure_fresh
 from alphapulse.serving.inputs import InputError, online_window
 from alphapulse.serving.predlog import PredictionWriter
 from alphapulse.serving.schemas import (
@@ -186,16 +187,26 @@ class ServingRuntime:
             features, window_start = computed[version]
             answers.append(
                 self._answer(
-                    "predict", request_id, model, symbol, features, window_start, candles[-1].close, started
+                    "predict",
+                    request_id,
+                    model,
+                    symbol,
+                    features,
+                    window_start,
+                    candles[-1].close,
+                    started,
+                    datetime.now(UTC),
                 )
             )
         return self._log(answers)
 
     def signal(self, symbol: str, timeframe: str) -> Prediction:
-        """The latest closed bar from precomputed features: a lookup and one model call."""
+        """The latest closed bar from precomputed features: a lookup and one model call; a bar older
+        than ``serving_max_age_bars`` is a :class:`StaleBarError` (503), never a silent old answer."""
         started = time.perf_counter()
         request_id = _request_id()
         models = self._models_for(symbol, timeframe)
+        now = datetime.now(UTC)
         answers = []
         for model in _roles(models):
             bar = self._signals.get(symbol, timeframe, model.predictor.feature_version)
@@ -204,6 +215,7 @@ class ServingRuntime:
                     f"no precomputed features of feature set {model.predictor.feature_version} for "
                     f"{symbol} {timeframe}; run `alphapulse features build`"
                 )
+            ensure_fresh(symbol, timeframe, bar.as_of, now, self._settings.serving_max_age_bars)
             answers.append(
                 self._answer(
                     "signal",
@@ -214,6 +226,7 @@ class ServingRuntime:
                     bar.window_start,
                     bar.reference_price,
                     started,
+                    now,
                 )
             )
         return self._log(answers)
@@ -273,6 +286,7 @@ class ServingRuntime:
         window_start: datetime,
         reference_price: Decimal,
         started: float,
+        now: datetime,
     ) -> tuple[ServedModel, Prediction, datetime]:
         as_of = pd.Timestamp(features.index[-1]).to_pydatetime()
         probability, volatility = (
@@ -290,6 +304,7 @@ class ServingRuntime:
             volatility=volatility,
             reference_price=reference_price,
             latency_ms=elapsed * 1000.0,
+            now=now,
         )
         metrics.observe(endpoint, answer.direction, model.role, answer.model.version, elapsed)
         return model, answer, window_start

@@ -85,6 +85,10 @@ class Prediction(_Wire):
     symbol: str
     timeframe: str
     as_of: datetime
+    bar_close_time: datetime = Field(description="When the bar at as_of closed (as_of + timeframe), UTC.")
+    age_seconds: float = Field(
+        description="Seconds from bar_close_time to when the answer was computed: how old the bar is."
+    )
     direction: Direction
     probability_up: float
     #: Expected log return over the label horizon: (2p - 1) * E|r|, E|r| from the bar's realized vol.
@@ -92,6 +96,25 @@ class Prediction(_Wire):
     reference_price: Price
     model: ModelRef
     latency_ms: float
+
+
+class StaleBar(_Wire):
+    """Why ``/signal`` refused: its latest bar is older than ``ALPHAPULSE_SERVING_MAX_AGE_BARS`` bars."""
+
+    error: Literal["stale"] = "stale"
+    reason: str
+    symbol: str
+    timeframe: str
+    as_of: datetime = Field(description="Open time of the latest bar the service has, UTC.")
+    bar_close_time: datetime
+    age_seconds: float
+    max_age_seconds: float
+
+
+class StaleSignal(_Wire):
+    """The body of ``/signal``'s 503 answer (FastAPI's ``detail`` envelope, as for its other errors)."""
+
+    detail: StaleBar
 
 
 class FeatureRowIn(_Wire):
@@ -141,6 +164,8 @@ __all__ = [
     "ModelsLoaded",
     "Prediction",
     "Role",
+    "StaleBar",
+    "StaleSignal",
     "Symbol",
     "Timeframe",
 ]
