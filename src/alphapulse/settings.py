@@ -79,6 +79,22 @@ class Settings(BaseSettings):
     live_min_outcomes: int = Field(
         default=100, ge=1, description="Resolved predictions needed before judging."
     )
+    retention_days: int = Field(
+        default=180,
+        ge=1,
+        description="Prediction log rows, quality findings and report files older than this many days are "
+        "archived and then deleted by the monitor flow.",
+    )
+    archive_root: str = Field(
+        default_factory=lambda data: f"{str(data['mlflow_artifact_root']).rstrip('/')}/archive",
+        description="Where retention archives (Parquet tables, report files): a local directory or "
+        "s3://bucket/prefix; default: the archive folder of the artifact root.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 API endpoint for s3:// locations AlphaPulse writes itself (the archive), e.g. MinIO "
+        "or another S3-compatible store; unset means AWS. Credentials come from the standard AWS chain.",
+    )
     alert_webhook_url: str | None = Field(
         default=None, description="Where Prefect posts failed-flow-run notifications (Slack, Teams, ntfy...)."
     )
