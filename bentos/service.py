@@ -46,9 +46,9 @@ reads = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 class AlphaPulse:
     def __init__(self) -> None:
         self.runtime = ServingRuntime(get_settings())
-        self.runtime.start_background()
 
-    def __is_ready__(self) -> bool:
+    async def __is_ready__(self) -> bool:
+        """Async, so BentoML calls it on the event loop: no thread hop, and it only reads a flag."""
         return self.runtime.ready
 
     @bentoml.on_shutdown

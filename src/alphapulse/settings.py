@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         default_factory=lambda data: f"sqlite:///{data['home'] / 'alphapulse.db'}",
         description="SQLAlchemy URL of the application store.",
     )
+    database_connect_timeout: int = Field(
+        default=5,
+        ge=2,
+        description="Seconds to wait for a PostgreSQL connection before giving up (libpq's "
+        "connect_timeout), so an unreachable database fails fast instead of hanging its caller.",
+    )
     mlflow_tracking_uri: str = Field(
         default_factory=lambda data: f"sqlite:///{data['home'] / 'mlflow.db'}",
         description="MLflow tracking URI (sqlite:/// or http://).",

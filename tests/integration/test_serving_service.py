@@ -23,32 +23,20 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from alphapulse.features import (
-    FeatureMatrix,
-    build,
-    build_stored_feature_set,
-    load_config,
-    online_window_bars,
-)
-from alphapulse.ingest import store_candles, store_news
+from alphapulse.features import FeatureMatrix, online_window_bars
 from alphapulse.money import to_text
 from alphapulse.serving import export_model
 from alphapulse.settings import Settings
-from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
-from alphapulse.sources.csv_candles import read_candle_csv
-from alphapulse.sources.news import read_headline_dataset
 from alphapulse.store import PREDICTIONS, make_engine, upgrade
-from alphapulse.store.queries import load_candles, load_news
-from alphapulse.training import load_champion, promote, registered_name, train_all
-from alphapulse.training import load_config as training_config
+from alphapulse.training import load_champion, registered_name
 from alphapulse.training.tracking import client
 from tests.support.processes import clean_environment, free_port, http_ok, running, wait_until
+from tests.support.served_world import SYMBOL, TIMEFRAME, serve_champion
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).with_name("bentoml"))
-SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
 ADMIN_KEY = "test-admin-key"
 #: Inside the headline period, so the sentiment features take part in the parity check.
 FIRST, END = datetime(2021, 10, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
@@ -75,36 +63,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     settings.ensure_dirs()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    _form, rows = read_candle_csv(bundled_path(CANDLES_FILE), CANDLES_SOURCE)
-    store_candles(engine, [r for r in rows if FIRST <= r["open_time"] < END], run_id="test")
-    store_news(engine, read_headline_dataset(bundled_path(HEADLINES_FILE)), source="bundled", run_id="test")
-    config = load_config()
-    build_stored_feature_set(
-        engine, exchange="binance", symbol=SYMBOL, config=config, data_dir=settings.data_dir
-    )
-    candles = load_candles(engine, "binance", SYMBOL, TIMEFRAME)
-    news = load_news(engine)
-    matrix = build(candles, news, config)
-    profile = training_config("fast")
-    small = profile.model_copy(
-        update={
-            "splits": profile.splits.model_copy(update={"test_bars": 600, "min_train_bars": 1500}),
-            "evaluation": profile.evaluation.model_copy(update={"bootstrap_iterations": 100}),
-        }
-    )
-    report = train_all(matrix, symbol=SYMBOL, timeframe=TIMEFRAME, settings=settings, config=small)
-    if report.champion is None:
-        promote(SYMBOL, TIMEFRAME, version=report.version, settings=settings)
+    served = serve_champion(settings, engine, first=FIRST, end=END)
     # The same version as challenger: shadow scoring is then checkable (both answers must agree).
     client(settings).set_registered_model_alias(
-        registered_name(SYMBOL, TIMEFRAME), "challenger", report.version
+        registered_name(SYMBOL, TIMEFRAME), "challenger", served.version
     )
-    export_model(SYMBOL, TIMEFRAME, settings=settings)
     export_model(SYMBOL, TIMEFRAME, role="challenger", settings=settings)
     predictor = load_champion(SYMBOL, TIMEFRAME, settings=settings)
+    matrix = served.matrix
     offline = predictor.predict_proba(matrix.frame[list(matrix.feature_columns)])
     engine.dispose()
-    return World(settings, candles, news, matrix, offline)
+    return World(settings, served.candles, served.news, matrix, offline)
 
 
 @pytest.fixture(scope="module")
