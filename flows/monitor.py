@@ -50,7 +50,7 @@ def outcomes_task(exchange: str, symbol: str, timeframe: str) -> list[dict[str, 
     return [vars(summary) for summary in summaries]
 
 
-@task(task_run_name="retention", timeout_seconds=1800)
+@task(task_run_name="retention")
 def retention_task() -> dict[str, Any]:
     """Archive, then delete, prediction log rows, quality findings and reports past the retention age."""
     return apply_retention(engine(), get_settings()).summary()

@@ -3,7 +3,10 @@
 Money never passes through ``float``: a float has already lost the exchange's exact value, so floats are
 refused outright (with the field's name) instead of being converted. On the wire money is a JSON
 string; in the store it is NUMERIC(38, 18) or the exact canonical text. This module is the single place
-that knows those limits.
+that knows those limits, and its one grammar (``DECIMAL_PATTERN``) is both what the parser accepts and
+what the OpenAPI document promises. Every refusal, whatever the input (exponents that overflow the
+context, a million digits, NaN spellings, non-ASCII digits), is a :class:`MoneyError` naming the field:
+no ``decimal`` signal, assertion or silent rounding escapes.
 """
 
 from __future__ import annotations
