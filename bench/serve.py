@@ -54,6 +54,9 @@ SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
 CONCURRENCY = (1, 8, 32)
 SERVERS = "alphapulse,alphapulse-1w,fastapi,bentoml-default"
 ENDPOINTS = "/signal,/predict"
+#: The bench serves bars of 2021-22, years older than the default maximum age of two bars: generous
+#: enough that /signal answers them (the freshness check itself still runs on every request).
+MAX_AGE_BARS = "1e7"
 #: Seconds of load per server and endpoint before the first round (a fresh server is slow at first).
 WARM_UP = 5
 #: Seconds between two cells, so the prediction log of the server just loaded is written before the next.
@@ -185,6 +188,7 @@ def server(
         **settings.tool_environment(),
         ALPHAPULSE_HOME=str(settings.home),
         OMP_NUM_THREADS="1",
+        ALPHAPULSE_SERVING_MAX_AGE_BARS=MAX_AGE_BARS,
         ALPHAPULSE_SERVING_WORKERS=str(1 if kind == "alphapulse-1w" else workers),
         **({} if recycle is None else {"ALPHAPULSE_SERVING_RECYCLE_REQUESTS": str(recycle)}),
     )

@@ -6,6 +6,7 @@ Run with ``alphapulse serve`` (or ``bentoml serve bentos.service:AlphaPulse``); 
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Annotated
 
 import bentoml
@@ -26,6 +27,7 @@ from alphapulse.serving import (
     RecycleConnections,
     ServingRuntime,
     SignalRequest,
+    StaleSignal,
     Symbol,
     Timeframe,
     http_errors,
@@ -44,9 +46,9 @@ reads = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 class AlphaPulse:
     def __init__(self) -> None:
         self.runtime = ServingRuntime(get_settings())
-        self.runtime.start_background()
 
-    def __is_ready__(self) -> bool:
+    async def __is_ready__(self) -> bool:
+        """Async, so BentoML calls it on the event loop: no thread hop, and it only reads a flag."""
         return self.runtime.ready
 
     @bentoml.on_shutdown
@@ -86,7 +88,19 @@ def _runtime() -> ServingRuntime:
     return service.runtime
 
 
-@reads.post("/signal")
+@reads.post(
+    "/signal",
+    responses={
+        HTTPStatus.SERVICE_UNAVAILABLE.value: {
+            "model": StaleSignal,
+            "description": "The latest bar closed longer ago than ALPHAPULSE_SERVING_MAX_AGE_BARS bars of "
+            "its timeframe (default 2): ingestion or the feature build has stopped. The body gives the "
+            "reason, the bar's open and close times, its age and the maximum age.",
+        },
+        HTTPStatus.NOT_FOUND.value: {"description": "No precomputed features for the instrument yet."},
+        HTTPStatus.UNPROCESSABLE_ENTITY.value: {"description": "No model serves the symbol or timeframe."},
+    },
+)
 async def signal(request: SignalRequest) -> Prediction:
     """The latest closed bar, from the features the pipeline precomputed (the hot path: a plain route
     of the mounted app, so no per-request BentoML IO machinery; see docs/SERVING.md)."""

@@ -1,4 +1,5 @@
-"""Monitoring flow: drift and live outcomes per symbol; problems become events that retrain."""
+"""Monitoring flow: drift and live outcomes per symbol; problems become events that retrain. Each run
+also retires what is older than the retention age (archived first, see ``monitoring.retention``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from prefect import flow, task, unmapped
 
 from alphapulse.monitoring.checks import champion_version, check_drift, check_outcomes
+from alphapulse.monitoring.retention import apply_retention
 from alphapulse.settings import get_settings
 from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.training.registry import registered_name
@@ -48,6 +50,12 @@ def outcomes_task(exchange: str, symbol: str, timeframe: str) -> list[dict[str, 
     return [vars(summary) for summary in summaries]
 
 
+@task(task_run_name="retention")
+def retention_task() -> dict[str, Any]:
+    """Archive, then delete, prediction log rows, quality findings and reports past the retention age."""
+    return apply_retention(engine(), get_settings()).summary()
+
+
 @flow(name="monitor", log_prints=True)
 def monitor(
     symbols: list[str] | None = None, exchange: str | None = None, timeframe: str | None = None
@@ -60,4 +68,9 @@ def monitor(
     champions = champion_task.map(names, unmapped(timeframe))
     drift = drift_task.map(unmapped(exchange), names, unmapped(timeframe), marks, champions)
     outcomes = outcomes_task.map(unmapped(exchange), names, unmapped(timeframe))
-    return {"drift": [f.result() for f in drift], "outcomes": [f.result() for f in outcomes]}
+    retention = retention_task.submit()
+    return {
+        "drift": [f.result() for f in drift],
+        "outcomes": [f.result() for f in outcomes],
+        "retention": retention.result(),
+    }

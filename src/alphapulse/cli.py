@@ -21,7 +21,7 @@ from alphapulse.sources.csv_candles import CandleCsvError, CsvSource
 from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
-from alphapulse.store.queries import count_candles, count_news, stored_symbols
+from alphapulse.store.queries import count_candles, count_news, latest_candle, stored_symbols
 
 if TYPE_CHECKING:
     from alphapulse.training.train import TrainingReport
@@ -451,6 +451,7 @@ def run(
     profile: Annotated[str, typer.Option(help="Training profile: fast or full")] = "fast",
 ) -> None:
     """The main job: the Prefect `pipeline` flow (ingest, features, train, gate, drift), then a summary."""
+    from alphapulse.serving.freshness import freshness_note
     from flows.pipeline import pipeline  # Prefect loads on demand: the other commands stay quick
 
     settings = get_settings()
@@ -493,6 +494,17 @@ def run(
         if exported
         else "no champion yet (the gate refused), so nothing to serve; see the reasons above",
     )
+    for symbol in settings.symbols:
+        latest = latest_candle(engine, pipeline_exchange(settings), symbol, settings.timeframe)
+        summary.add_row(
+            f"freshness {symbol}",
+            freshness_note(
+                latest["open_time"] if latest else None,
+                settings.timeframe,
+                datetime.now(UTC),
+                settings.serving_max_age_bars,
+            ),
+        )
     console.print(summary)
 
 

@@ -3,7 +3,10 @@
 Money never passes through ``float``: a float has already lost the exchange's exact value, so floats are
 refused outright (with the field's name) instead of being converted. On the wire money is a JSON
 string; in the store it is NUMERIC(38, 18) or the exact canonical text. This module is the single place
-that knows those limits.
+that knows those limits, and its one grammar (``DECIMAL_PATTERN``) is both what the parser accepts and
+what the OpenAPI document promises. Every refusal, whatever the input (exponents that overflow the
+context, a million digits, NaN spellings, non-ASCII digits), is a :class:`MoneyError` naming the field:
+no ``decimal`` signal, assertion or silent rounding escapes.
 """
 
 from __future__ import annotations
@@ -19,11 +22,24 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 #: NUMERIC(38, 18): 20 digits before the point, 18 after. The store enforces exactly this.
 MAX_INTEGER_DIGITS: Final = 20
 MAX_FRACTION_DIGITS: Final = 18
-#: What a money string on the wire may look like (plain notation, optional sign and fraction).
-DECIMAL_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?$"
-_PLAIN_OR_SCIENTIFIC = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+#: Digits of a number's plain notation (integer plus fraction digits) that parsing accepts at all. Far
+#: beyond what can be stored, so a too-large value is refused by the storage check with its real limits;
+#: but bounded, so "1e999999999" or a million-digit string is refused at once instead of being expanded,
+#: rounded by the context, or overflowing it.
+MAX_PLAIN_DIGITS: Final = 80
+#: What a money string on the wire may look like: ASCII digits, an optional minus sign, an optional
+#: fraction, an optional exponent ("67012.55", "-1.25", "6.701255e4", "1E-8"). No whitespace, no "+"
+#: sign, no ".5" or "5.", no digit separators, no NaN/Infinity. Parsing accepts exactly this grammar.
+DECIMAL_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+#: The same for values that cannot be negative (prices, quantities): no sign at all.
+UNSIGNED_DECIMAL_PATTERN: Final = r"^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
 #: Enough precision that no arithmetic on NUMERIC(38,18) values is ever rounded by the context.
-_CONTEXT: Final = decimal.Context(prec=80, traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+_CONTEXT: Final = decimal.Context(
+    prec=MAX_PLAIN_DIGITS, traps=[decimal.InvalidOperation, decimal.DivisionByZero]
+)
+#: Characters of a refused value quoted in its error message.
+_SHOWN: Final = 40
 
 
 class MoneyError(ValueError):
@@ -47,7 +63,11 @@ class Rounding(StrEnum):
 
 
 def to_decimal(value: object, *, field: str = "value") -> Decimal:
-    """Parse an exact decimal from ``str``, ``int`` or ``Decimal``; refuse float, bool, NaN, Infinity."""
+    """Parse an exact decimal from ``str``, ``int`` or ``Decimal``; refuse everything else by name.
+
+    Floats, booleans, NaN, Infinity, text outside ``DECIMAL_PATTERN`` and values beyond
+    ``MAX_PLAIN_DIGITS`` raise :class:`MoneyError` naming ``field``; nothing else escapes.
+    """
     if isinstance(value, bool):
         raise MoneyError(field, f"boolean {value!r} is not a number")
     if isinstance(value, float):
@@ -60,24 +80,76 @@ def to_decimal(value: object, *, field: str = "value") -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip()
-        if not _PLAIN_OR_SCIENTIFIC.match(text):
-            raise MoneyError(field, f"{value!r} is not a decimal number")
-        result = Decimal(text)
+        result = _parse_text(value, field)
     else:
         raise MoneyError(field, f"{type(value).__name__} is not accepted; use a decimal string or an integer")
     if not result.is_finite():
-        raise MoneyError(field, f"{value!r} is not finite")
+        raise MoneyError(field, f"{_shown(value)} is not finite")
+    integer, fraction = _plain_digits(result)
+    if integer + fraction > MAX_PLAIN_DIGITS:
+        raise MoneyError(field, _out_of_range(_shown(value), integer, fraction))
     return canonical(result)
 
 
+def _parse_text(text: str, field: str) -> Decimal:
+    if not _DECIMAL.fullmatch(text):
+        raise MoneyError(
+            field, f"{_shown(text)} is not a decimal number (digits, optional '-', fraction and exponent)"
+        )
+    try:
+        return Decimal(text)
+    except decimal.InvalidOperation as error:  # an exponent beyond what Decimal itself can hold
+        raise MoneyError(field, f"{_shown(text)} is out of range: its exponent is too large") from error
+
+
+def _shown(value: object) -> str:
+    """A refused value as its message quotes it: whole when short, else its start and its length."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= _SHOWN:
+        return repr(value) if isinstance(value, str) else text
+    return f"{text[:_SHOWN]!r}... ({len(text):,} characters)"
+
+
+def _out_of_range(shown: str, integer: int, fraction: int) -> str:
+    return (
+        f"{shown} is out of range: {integer:,} integer and {fraction:,} fraction digits in plain notation "
+        f"(money has at most {MAX_INTEGER_DIGITS} integer and {MAX_FRACTION_DIGITS} fraction digits)"
+    )
+
+
+def _plain_digits(value: Decimal) -> tuple[int, int]:
+    """Integer and fraction digits of a finite value's canonical plain notation.
+
+    Read off the digit tuple alone, with no context arithmetic: exact and cheap whatever the exponent,
+    so range checks never overflow, round or expand the number they are checking.
+    """
+    if value.is_zero():
+        return 0, 0
+    _sign, digits, exponent = value.as_tuple()
+    exponent = int(exponent)
+    trailing = 0
+    for digit in reversed(digits):
+        if digit:
+            break
+        trailing += 1
+    return max(0, len(digits) + exponent), max(0, -(exponent + trailing))
+
+
 def canonical(value: Decimal) -> Decimal:
-    """The one representation of a number: no exponent, no trailing fractional zeros, no negative zero."""
+    """The one representation of a number: no exponent, no trailing fractional zeros, no negative zero.
+
+    Exact for every value ``to_decimal`` accepts; a non-finite or out-of-range value is a
+    :class:`MoneyError` (never a rounded result).
+    """
+    if not value.is_finite():
+        raise MoneyError("value", f"{value} is not finite")
     if value.is_zero():
         return Decimal(0)
+    integer, fraction = _plain_digits(value)
+    if integer + fraction > MAX_PLAIN_DIGITS:
+        raise MoneyError("value", _out_of_range(_shown(value), integer, fraction))
     normalized = value.normalize(_CONTEXT)
-    exponent = normalized.as_tuple().exponent
-    assert isinstance(exponent, int)
+    exponent = int(normalized.as_tuple().exponent)
     return normalized if exponent <= 0 else normalized.quantize(Decimal(1), context=_CONTEXT)
 
 
@@ -88,18 +160,22 @@ def to_text(value: Decimal) -> str:
 
 def fits_storage(value: Decimal) -> bool:
     """Whether ``value`` is representable in NUMERIC(38, 18) without rounding."""
-    _sign, digits, exponent = canonical(value).as_tuple()
-    assert isinstance(exponent, int)
-    fraction = max(0, -exponent)
-    integer = max(0, len(digits) + exponent)
+    if not value.is_finite():
+        return False
+    integer, fraction = _plain_digits(value)
     return fraction <= MAX_FRACTION_DIGITS and integer <= MAX_INTEGER_DIGITS
 
 
 def ensure_storable(value: Decimal, *, field: str = "value") -> Decimal:
+    """``value`` itself if NUMERIC(38, 18) holds it exactly, else a :class:`MoneyError` naming ``field``."""
+    if not value.is_finite():
+        raise MoneyError(field, f"{value} is not finite")
     if not fits_storage(value):
+        integer, fraction = _plain_digits(value)
+        shown = to_text(value) if integer + fraction <= MAX_PLAIN_DIGITS else _shown(value)
         raise MoneyError(
             field,
-            f"{to_text(value)} does not fit NUMERIC(38, 18) "
+            f"{shown} does not fit NUMERIC(38, 18) "
             f"(at most {MAX_INTEGER_DIGITS} integer and {MAX_FRACTION_DIGITS} fraction digits)",
         )
     return value
@@ -114,14 +190,14 @@ def quantize(value: Decimal, step: Decimal, *, rounding: Rounding) -> Decimal:
 
 
 def _parse_signed(value: Any, info: Any) -> Decimal:
-    return to_decimal(value, field=_field_name(info))
+    field = _field_name(info)
+    return ensure_storable(to_decimal(value, field=field), field=field)
 
 
 def _parse_non_negative(value: Any, info: Any) -> Decimal:
-    field = _field_name(info)
-    result = to_decimal(value, field=field)
+    result = _parse_signed(value, info)
     if result < 0:
-        raise MoneyError(field, f"{to_text(result)} is negative")
+        raise MoneyError(_field_name(info), f"{to_text(result)} is negative")
     return result
 
 
@@ -133,10 +209,22 @@ def _field_name(info: Any) -> str:
 _AS_STRING = PlainSerializer(to_text, return_type=str, when_used="json")
 
 
+#: The Pydantic types below accept only storable values: money on the wire is money that can be kept.
+_WIRE_FORMS = (
+    'plain or scientific notation ("67012.55", "6.701255e4") or a JSON integer; at most '
+    f"{MAX_INTEGER_DIGITS} integer and {MAX_FRACTION_DIGITS} fraction digits once written out plainly"
+)
+
+
 def _schema(description: str, *, signed: bool) -> WithJsonSchema:
-    pattern = DECIMAL_PATTERN if signed else r"^[0-9]+(\.[0-9]+)?$"
+    pattern = DECIMAL_PATTERN if signed else UNSIGNED_DECIMAL_PATTERN
     return WithJsonSchema(
-        {"type": "string", "pattern": pattern, "description": description, "examples": ["67012.55"]}
+        {
+            "type": "string",
+            "pattern": pattern,
+            "description": f"{description} {_WIRE_FORMS}.",
+            "examples": ["67012.55"],
+        }
     )
 
 
@@ -163,6 +251,8 @@ __all__ = [
     "DECIMAL_PATTERN",
     "MAX_FRACTION_DIGITS",
     "MAX_INTEGER_DIGITS",
+    "MAX_PLAIN_DIGITS",
+    "UNSIGNED_DECIMAL_PATTERN",
     "Money",
     "MoneyError",
     "Price",

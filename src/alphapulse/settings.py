@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         default_factory=lambda data: f"sqlite:///{data['home'] / 'alphapulse.db'}",
         description="SQLAlchemy URL of the application store.",
     )
+    database_connect_timeout: int = Field(
+        default=5,
+        ge=2,
+        description="Seconds to wait for a PostgreSQL connection before giving up (libpq's "
+        "connect_timeout), so an unreachable database fails fast instead of hanging its caller.",
+    )
     mlflow_tracking_uri: str = Field(
         default_factory=lambda data: f"sqlite:///{data['home'] / 'mlflow.db'}",
         description="MLflow tracking URI (sqlite:/// or http://).",
@@ -79,6 +85,22 @@ class Settings(BaseSettings):
     live_min_outcomes: int = Field(
         default=100, ge=1, description="Resolved predictions needed before judging."
     )
+    retention_days: int = Field(
+        default=180,
+        ge=1,
+        description="Prediction log rows, quality findings and report files older than this many days are "
+        "archived and then deleted by the monitor flow.",
+    )
+    archive_root: str = Field(
+        default_factory=lambda data: f"{str(data['mlflow_artifact_root']).rstrip('/')}/archive",
+        description="Where retention archives (Parquet tables, report files): a local directory or "
+        "s3://bucket/prefix; default: the archive folder of the artifact root.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 API endpoint for s3:// locations AlphaPulse writes itself (the archive), e.g. MinIO "
+        "or another S3-compatible store; unset means AWS. Credentials come from the standard AWS chain.",
+    )
     alert_webhook_url: str | None = Field(
         default=None, description="Where Prefect posts failed-flow-run notifications (Slack, Teams, ntfy...)."
     )
@@ -102,6 +124,12 @@ class Settings(BaseSettings):
         ge=0,
         description="With several workers, each closes one keep-alive connection per this many responses, "
         "so connections spread over the workers (0: never).",
+    )
+    serving_max_age_bars: float = Field(
+        default=2.0,
+        gt=0,
+        description="/signal answers 503 when its latest bar closed more than this many bars of its "
+        "timeframe ago (the bundled data is years old: raise it, e.g. to 1e6, to serve that).",
     )
     log_level: str = Field(default="INFO")
 

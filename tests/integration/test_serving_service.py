@@ -23,38 +23,29 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from alphapulse.features import (
-    FeatureMatrix,
-    build,
-    build_stored_feature_set,
-    load_config,
-    online_window_bars,
-)
-from alphapulse.ingest import store_candles, store_news
+from alphapulse.features import FeatureMatrix, online_window_bars
 from alphapulse.money import to_text
 from alphapulse.serving import export_model
 from alphapulse.settings import Settings
-from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
-from alphapulse.sources.csv_candles import read_candle_csv
-from alphapulse.sources.news import read_headline_dataset
 from alphapulse.store import PREDICTIONS, make_engine, upgrade
-from alphapulse.store.queries import load_candles, load_news
-from alphapulse.training import load_champion, promote, registered_name, train_all
-from alphapulse.training import load_config as training_config
+from alphapulse.training import load_champion, registered_name
 from alphapulse.training.tracking import client
 from tests.support.processes import clean_environment, free_port, http_ok, running, wait_until
+from tests.support.served_world import SYMBOL, TIMEFRAME, serve_champion
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).with_name("bentoml"))
-SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
 ADMIN_KEY = "test-admin-key"
 #: Inside the headline period, so the sentiment features take part in the parity check.
 FIRST, END = datetime(2021, 10, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
 PARITY_BARS = 200
 #: Responses per worker between two keep-alive connection closes (the server runs two workers).
 RECYCLE_EVERY = 20
+#: The test data ends in 2022, years before now: a maximum age generous enough to serve it anyway
+#: (the refusal of stale bars is tested in test_serving_database_outage.py, on the default).
+MAX_AGE_BARS = "1e7"
 
 
 @dataclass(frozen=True)
@@ -72,36 +63,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     settings.ensure_dirs()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    _form, rows = read_candle_csv(bundled_path(CANDLES_FILE), CANDLES_SOURCE)
-    store_candles(engine, [r for r in rows if FIRST <= r["open_time"] < END], run_id="test")
-    store_news(engine, read_headline_dataset(bundled_path(HEADLINES_FILE)), source="bundled", run_id="test")
-    config = load_config()
-    build_stored_feature_set(
-        engine, exchange="binance", symbol=SYMBOL, config=config, data_dir=settings.data_dir
-    )
-    candles = load_candles(engine, "binance", SYMBOL, TIMEFRAME)
-    news = load_news(engine)
-    matrix = build(candles, news, config)
-    profile = training_config("fast")
-    small = profile.model_copy(
-        update={
-            "splits": profile.splits.model_copy(update={"test_bars": 600, "min_train_bars": 1500}),
-            "evaluation": profile.evaluation.model_copy(update={"bootstrap_iterations": 100}),
-        }
-    )
-    report = train_all(matrix, symbol=SYMBOL, timeframe=TIMEFRAME, settings=settings, config=small)
-    if report.champion is None:
-        promote(SYMBOL, TIMEFRAME, version=report.version, settings=settings)
+    served = serve_champion(settings, engine, first=FIRST, end=END)
     # The same version as challenger: shadow scoring is then checkable (both answers must agree).
     client(settings).set_registered_model_alias(
-        registered_name(SYMBOL, TIMEFRAME), "challenger", report.version
+        registered_name(SYMBOL, TIMEFRAME), "challenger", served.version
     )
-    export_model(SYMBOL, TIMEFRAME, settings=settings)
     export_model(SYMBOL, TIMEFRAME, role="challenger", settings=settings)
     predictor = load_champion(SYMBOL, TIMEFRAME, settings=settings)
+    matrix = served.matrix
     offline = predictor.predict_proba(matrix.frame[list(matrix.feature_columns)])
     engine.dispose()
-    return World(settings, candles, news, matrix, offline)
+    return World(settings, served.candles, served.news, matrix, offline)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +89,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         ALPHAPULSE_SERVING_REFRESH_SECONDS="1",
         ALPHAPULSE_SERVING_WORKERS="2",
         ALPHAPULSE_SERVING_RECYCLE_REQUESTS=str(RECYCLE_EVERY),
+        ALPHAPULSE_SERVING_MAX_AGE_BARS=MAX_AGE_BARS,
     )
     command = [BENTOML, "serve", "bentos.service:AlphaPulse", "--host", "127.0.0.1", "--port", str(port)]
     log = tmp_path_factory.mktemp("logs") / "serve.log"
@@ -171,6 +144,11 @@ def test_predict_returns_the_offline_probability_bit_for_bit(world: World, serve
         signal = http.post("/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}).json()
     assert signal["probability_up"] == float(world.offline[last])
     assert pd.Timestamp(signal["as_of"]) == world.candles["open_time"].iloc[last]
+    for served in (signal, answer):
+        close = pd.Timestamp(served["as_of"]) + pd.Timedelta(TIMEFRAME)
+        assert pd.Timestamp(served["bar_close_time"]) == close
+        age = (datetime.now(UTC) - close.to_pydatetime()).total_seconds()
+        assert 0 <= age - served["age_seconds"] < 120
     assert signal["model"] == answer["model"]
     assert signal["direction"] == ("up" if world.offline[last] >= 0.5 else "down")
 
@@ -190,6 +168,14 @@ def _bad(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
         (["candles", 5, "close"], 20000.5, 400, "float 20000.5 refused"),
         (["candles", 5, "close"], "NaN", 400, "not a decimal number"),
         (["candles", 5, "close"], "Infinity", 400, "not a decimal number"),
+        (["candles", 5, "close"], "1e400", 400, "close: '1e400' is out of range"),
+        (["candles", 5, "close"], "1e81", 400, "close: '1e81' is out of range"),
+        (["candles", 5, "close"], "1e999999999", 400, "close: '1e999999999' is out of range"),
+        (["candles", 5, "volume"], "1e-999999999", 400, "volume: '1e-999999999' is out of range"),
+        (["candles", 5, "close"], "1e99999999999999999999", 400, "exponent is too large"),
+        (["candles", 5, "close"], "1e21", 400, "close: 1000000000000000000000 does not fit"),
+        (["candles", 5, "close"], " 20000", 400, "close: ' 20000' is not a decimal number"),
+        (["candles", 5, "close"], "\u0662\u0660\u0660\u0660\u0660", 400, "close: "),
         (["candles", 5, "low"], "-1", 400, "is negative"),
         (["candles", 5, "high"], "1", 400, "is below low"),
         (["candles", 5, "open_time"], "2022-01-01T00:00:00", 400, "timezone"),
@@ -326,6 +312,16 @@ def test_openapi_money_is_string_and_schemathesis_finds_no_server_error(server: 
         assert schemas["CandleIn"]["properties"][name]["type"] == "string"
     assert schemas["PredictionIODescriptor"]["properties"]["reference_price"]["type"] == "string"
     assert {"/predict", "/signal", "/predict_batch", "/model", "/admin/reload"} <= set(document["paths"])
+    stale = document["paths"]["/signal"]["post"]["responses"]["503"]
+    assert "ALPHAPULSE_SERVING_MAX_AGE_BARS" in stale["description"]
+    assert stale["content"]["application/json"]["schema"]["$ref"].endswith("/StaleSignal")
+    assert {"bar_close_time", "age_seconds", "max_age_seconds", "reason"} <= set(
+        schemas["StaleBar"]["properties"]
+    )
+    answer = schemas["PredictionIODescriptor"]["properties"]
+    assert "bar_close_time" in answer
+    assert "bar_close_time" in answer["age_seconds"]["description"]
+    assert "e" in schemas["CandleIn"]["properties"]["close"]["pattern"]  # scientific notation documented
     run = subprocess.run(
         [
             str(Path(sys.executable).with_name("schemathesis")),

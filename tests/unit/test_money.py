@@ -41,7 +41,8 @@ class Order(BaseModel):
     ("raw", "expected"),
     [
         ("60685.22000000", "60685.22"),
-        (" 0.00000001 ", "0.00000001"),
+        ("6.701255e4", "67012.55"),
+        ("1E+3", "1000"),
         (12, "12"),
         (Decimal("1E+3"), "1000"),
         ("1e-8", "0.00000001"),
@@ -60,7 +61,25 @@ def test_float_is_refused_with_field_name(raw: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["NaN", "Infinity", "-inf", Decimal("NaN"), Decimal("-Infinity"), "abc", "", True, None]
+    "raw",
+    [
+        "NaN",
+        "Infinity",
+        "-inf",
+        Decimal("NaN"),
+        Decimal("-Infinity"),
+        "abc",
+        "",
+        True,
+        None,
+        " 0.5",
+        "0.5\n",
+        "+1",
+        ".5",
+        "5.",
+        "1_000",
+        "\u0661\u0662",
+    ],
 )
 def test_non_numbers_are_refused(raw: object) -> None:
     with pytest.raises(MoneyError):
@@ -137,7 +156,45 @@ def test_json_schema_is_string_with_decimal_pattern() -> None:
 
 @given(STORABLE, STORABLE, STORABLE)
 def test_json_round_trip_is_exact(price: Decimal, size: Decimal, pnl: Decimal) -> None:
-    order = Order(price=abs(price), size=abs(size), pnl=pnl)
+    # copy_abs, not abs(): abs() rounds to the default context's 28 digits.
+    order = Order(price=price.copy_abs(), size=size.copy_abs(), pnl=pnl)
     again = Order.model_validate_json(order.model_dump_json())
-    assert (again.price, again.size, again.pnl) == (abs(price), abs(size), pnl)
+    assert (again.price, again.size, again.pnl) == (price.copy_abs(), size.copy_abs(), pnl)
     assert again.pnl.as_tuple() == to_decimal(pnl).as_tuple()
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("1e400", "out of range"),
+        ("1e81", "out of range"),
+        ("1e999999999", "out of range"),
+        ("1e-999999999", "out of range"),
+        ("1e99999999999999999999999", "exponent is too large"),
+        ("9" * 81, "out of range"),
+        (10**81, "out of range"),
+        (Decimal("1E+999999999"), "out of range"),
+    ],
+)
+def test_values_beyond_the_parse_range_are_refused_not_rounded(raw: object, says: str) -> None:
+    with pytest.raises(MoneyError, match=f"^close: .*{says}"):
+        to_decimal(raw, field="close")
+
+
+def test_the_widest_accepted_values_stay_exact() -> None:
+    assert to_text(to_decimal("1e79")) == "1" + "0" * 79
+    assert to_text(to_decimal("1e-80")) == "0." + "0" * 79 + "1"
+    assert to_text(to_decimal("9" * 80)) == "9" * 80
+
+
+def test_storage_check_refuses_hostile_decimals_by_name() -> None:
+    for value in (Decimal("NaN"), Decimal("sNaN"), Decimal("-Infinity"), Decimal("1E+999999999")):
+        with pytest.raises(MoneyError, match=r"^volume: "):
+            ensure_storable(value, field="volume")
+
+
+def test_pydantic_money_is_storable_money() -> None:
+    with pytest.raises(ValidationError, match="NUMERIC"):
+        Order(price="1e21", size="1", pnl="0")
+    with pytest.raises(ValidationError, match="out of range"):
+        Order(price="1", size="1", pnl="-1e999999999")

@@ -10,6 +10,7 @@ from alphapulse.serving.bundle import (
 )
 from alphapulse.serving.config import RECYCLE_EVERY, SERVICE_CONFIG
 from alphapulse.serving.errors import http_errors, route_errors
+from alphapulse.serving.freshness import StaleBarError
 from alphapulse.serving.inputs import InputError
 from alphapulse.serving.middleware import JsonOnly, RecycleConnections
 from alphapulse.serving.runtime import NoFeaturesError, ServingRuntime, UnauthorizedError
@@ -21,6 +22,7 @@ from alphapulse.serving.schemas import (
     ModelsLoaded,
     Prediction,
     SignalRequest,
+    StaleSignal,
     Symbol,
     Timeframe,
 )
@@ -42,6 +44,8 @@ __all__ = [
     "ServedModel",
     "ServingRuntime",
     "SignalRequest",
+    "StaleBarError",
+    "StaleSignal",
     "Symbol",
     "Timeframe",
     "UnauthorizedError",

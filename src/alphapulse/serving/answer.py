@@ -18,6 +18,7 @@ import pandas as pd
 from alphapulse.features import FeatureConfig
 from alphapulse.features.technical import RealizedVolatility
 from alphapulse.serving.bundle import ServedModel
+from alphapulse.serving.freshness import bar_age
 from alphapulse.serving.schemas import Direction, Prediction
 
 _MEAN_ABS_OF_STD_NORMAL = math.sqrt(2.0 / math.pi)
@@ -56,12 +57,16 @@ def prediction(
     volatility: float | None,
     reference_price: Decimal,
     latency_ms: float,
+    now: datetime,
 ) -> Prediction:
+    age = bar_age(as_of, model.timeframe, now)
     return Prediction(
         request_id=request_id,
         symbol=symbol,
         timeframe=model.timeframe,
         as_of=as_of,
+        bar_close_time=age.bar_close_time,
+        age_seconds=age.age_seconds,
         direction=direction(probability_up),
         probability_up=probability_up,
         expected_return=expected_return(probability_up, volatility, model.config.labels.horizon_bars),

@@ -1,7 +1,8 @@
 """Library errors to HTTP statuses, so every refusal is a 4xx with its reason and never a 500.
 
 BentoML turns a raised ``BentoMLException`` into a JSON error with the exception's status; a refused
-input says ``<field>: <reason>``.
+input says ``<field>: <reason>``. A stale ``/signal`` (503) answers a structured body,
+``schemas.StaleSignal``, with the bar's time and age.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bentoml.exceptions import BentoMLException, NotFound, UnprocessableEntity
 from fastapi import HTTPException
 
 from alphapulse.money import MoneyError
+from alphapulse.serving.freshness import StaleBarError
 from alphapulse.serving.inputs import InputError
 from alphapulse.serving.runtime import NoFeaturesError, UnauthorizedError
 
@@ -39,5 +41,8 @@ def route_errors() -> Iterator[None]:
         raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(error)) from error
     except NoFeaturesError as error:
         raise HTTPException(HTTPStatus.NOT_FOUND, detail=str(error)) from error
+    except StaleBarError as error:
+        detail = error.stale.model_dump(mode="json")
+        raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=detail) from error
     except UnauthorizedError as error:
         raise HTTPException(HTTPStatus.UNAUTHORIZED, detail=str(error)) from error

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from alphapulse.serving.health import first_line
 from alphapulse.store import PREDICTIONS
 
 LOGGER = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ class PredictionWriter:
             with self._engine.begin() as connection:
                 connection.execute(PREDICTIONS.insert(), batch)
             self.written += len(batch)
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             with self._overflow:
                 self.dropped += len(batch)
-            LOGGER.exception("could not log %d predictions; they are dropped", len(batch))
+            # One line per batch: during an outage a traceback every half second would bury the log.
+            LOGGER.error("could not log %d predictions; they are dropped: %s", len(batch), first_line(error))

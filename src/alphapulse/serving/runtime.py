@@ -27,11 +27,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
 from alphapulse.features import build_online
 from alphapulse.serving import metrics
 from alphapulse.serving.answer import bar_volatility, direction, prediction
 from alphapulse.serving.bundle import BUNDLE_FORMAT, ServedModel, load_bundle
+from alphapulse.serving.freshness import ensure_fresh
+from alphapulse.serving.health import StoreHealth
 from alphapulse.serving.inputs import InputError, online_window
 from alphapulse.serving.predlog import PredictionWriter
 from alphapulse.serving.schemas import (
@@ -49,6 +52,9 @@ from alphapulse.store import make_engine
 
 LOGGER = logging.getLogger(__name__)
 
+#: How often each worker checks that the store answers (``SELECT 1``): how soon ``/readyz`` turns 503
+#: when the database goes away, and how soon a worker is ready again once it is back.
+STORE_CHECK_SECONDS = 1.0
 #: Seconds a thread may hold the GIL while another waits (CPython's default is 5 ms). The prediction
 #: writer converts hundreds of rows per batch in Python; at 5 ms every request arriving meanwhile waited
 #: up to 5 ms for the GIL, about 1% of them at one client, so the p99 was the switch interval. At 1 ms
@@ -74,6 +80,11 @@ Key = tuple[str, str]
 
 
 class ServingRuntime:
+    """One worker's serving state. Constructing it loads the models from the BentoML store and starts
+    the thread that follows the database; it waits for that thread's first pass only as long as a
+    connect may take, so a worker starts (unready) while the database is down and becomes ready by
+    itself when the database answers."""
+
     def __init__(self, settings: Settings) -> None:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self._settings = settings
@@ -86,39 +97,56 @@ class ServingRuntime:
         self._reload_lock = threading.Lock()
         self._marker = settings.home / "serving" / "reload-requested"
         self._marker_seen = _mtime(self._marker)
+        self._store = StoreHealth(
+            self._engine, grace=STORE_CHECK_SECONDS * 3 + settings.database_connect_timeout
+        )
         self._stopping = threading.Event()
-        self._refresher: threading.Thread | None = None
+        self._first_pass = threading.Event()
         self.reload_models()
-        self.refresh_signals()
+        self._follower = threading.Thread(target=self._follow_store, name="serving-store", daemon=True)
+        self._follower.start()
+        self._first_pass.wait(settings.database_connect_timeout + STORE_CHECK_SECONDS)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
-        return bool(self._served)
-
-    def start_background(self) -> None:
-        """Refresh precomputed features and follow reloads requested through another worker."""
-        self._refresher = threading.Thread(target=self._refresh_loop, name="serving-refresh", daemon=True)
-        self._refresher.start()
+        """Models loaded and the store answering: a cached state, so probes never wait on a database."""
+        return bool(self._served) and self._store.reachable
 
     def close(self) -> None:
         self._stopping.set()
-        if self._refresher is not None:
-            self._refresher.join(5)
+        self._follower.join(self._settings.database_connect_timeout + 5)
         self._writer.close()
         self._engine.dispose()
 
-    def _refresh_loop(self) -> None:
-        while not self._stopping.wait(self._settings.serving_refresh_seconds):
+    def _follow_store(self) -> None:
+        """Every ``STORE_CHECK_SECONDS``: follow reloads asked for through another worker, check the store,
+        and re-read the precomputed features when due (at once when the store is back after an outage)."""
+        due = 0.0
+        was_up = False
+        while True:
             try:
-                seen = _mtime(self._marker)
-                if seen != self._marker_seen:
-                    self._marker_seen = seen
-                    self.reload_models()
-                self.refresh_signals()
+                self._follow_reloads()
+                up = self._store.check()
+                if up and (not was_up or time.monotonic() >= due):
+                    self.refresh_signals()
+                    due = time.monotonic() + self._settings.serving_refresh_seconds
+                was_up = up
+            except SQLAlchemyError as error:
+                self._store.mark_down(error)
+                was_up = False
             except Exception:
                 LOGGER.exception("serving refresh failed; keeping what is loaded")
+            self._first_pass.set()
+            if self._stopping.wait(STORE_CHECK_SECONDS):
+                return
+
+    def _follow_reloads(self) -> None:
+        seen = _mtime(self._marker)
+        if seen != self._marker_seen:
+            self._marker_seen = seen
+            self.reload_models()
 
     def reload_models(self) -> ModelsLoaded:
         """Load the store's latest bundles; what cannot be loaded keeps its current model."""
@@ -152,7 +180,10 @@ class ServingRuntime:
         if not secrets.compare_digest(api_key.encode(), expected.get_secret_value().encode()):
             raise UnauthorizedError("admin key required")
         loaded = self.reload_models()
-        self.refresh_signals()
+        try:
+            self.refresh_signals()
+        except SQLAlchemyError as error:  # the models are swapped; the store thread re-reads when it can
+            self._store.mark_down(error)
         self._marker.parent.mkdir(parents=True, exist_ok=True)
         self._marker.write_text(datetime.now(UTC).isoformat())
         self._marker_seen = _mtime(self._marker)
@@ -186,16 +217,26 @@ class ServingRuntime:
             features, window_start = computed[version]
             answers.append(
                 self._answer(
-                    "predict", request_id, model, symbol, features, window_start, candles[-1].close, started
+                    "predict",
+                    request_id,
+                    model,
+                    symbol,
+                    features,
+                    window_start,
+                    candles[-1].close,
+                    started,
+                    datetime.now(UTC),
                 )
             )
         return self._log(answers)
 
     def signal(self, symbol: str, timeframe: str) -> Prediction:
-        """The latest closed bar from precomputed features: a lookup and one model call."""
+        """The latest closed bar from precomputed features: a lookup and one model call; a bar older
+        than ``serving_max_age_bars`` is a :class:`StaleBarError` (503), never a silent old answer."""
         started = time.perf_counter()
         request_id = _request_id()
         models = self._models_for(symbol, timeframe)
+        now = datetime.now(UTC)
         answers = []
         for model in _roles(models):
             bar = self._signals.get(symbol, timeframe, model.predictor.feature_version)
@@ -204,6 +245,7 @@ class ServingRuntime:
                     f"no precomputed features of feature set {model.predictor.feature_version} for "
                     f"{symbol} {timeframe}; run `alphapulse features build`"
                 )
+            ensure_fresh(symbol, timeframe, bar.as_of, now, self._settings.serving_max_age_bars)
             answers.append(
                 self._answer(
                     "signal",
@@ -214,6 +256,7 @@ class ServingRuntime:
                     bar.window_start,
                     bar.reference_price,
                     started,
+                    now,
                 )
             )
         return self._log(answers)
@@ -273,6 +316,7 @@ class ServingRuntime:
         window_start: datetime,
         reference_price: Decimal,
         started: float,
+        now: datetime,
     ) -> tuple[ServedModel, Prediction, datetime]:
         as_of = pd.Timestamp(features.index[-1]).to_pydatetime()
         probability, volatility = (
@@ -290,6 +334,7 @@ class ServingRuntime:
             volatility=volatility,
             reference_price=reference_price,
             latency_ms=elapsed * 1000.0,
+            now=now,
         )
         metrics.observe(endpoint, answer.direction, model.role, answer.model.version, elapsed)
         return model, answer, window_start

@@ -1,11 +1,12 @@
 """The HTTP contract of the service: request and answer models, money as exact decimal strings.
 
 Money fields use ``alphapulse.money`` types, so the OpenAPI document says ``type: string`` for each and
-a float is refused with the field's name. Accepted spellings of money: a JSON string holding a plain
-or scientific decimal ("67012.55", "6.701255e4"), or a JSON integer; floats, NaN and Infinity are
-refused. Each candle is checked on its own here (positive, storable prices, low <= open/close <= high);
-checks across candles (order, duplicates, window length) need the feature set and live in
-``serving.inputs``.
+a float is refused with the field's name. Accepted spellings of money: a JSON string matching
+``alphapulse.money.DECIMAL_PATTERN`` (plain or scientific notation, "67012.55", "6.701255e4"), or a
+JSON integer, storable in NUMERIC(38, 18); floats, NaN, Infinity, whitespace and out-of-range exponents
+are refused naming the field. Each candle is checked on its own here (positive prices,
+low <= open/close <= high); checks across candles (order, duplicates, window length) need the feature
+set and live in ``serving.inputs``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from alphapulse.money import Price, Quantity, ensure_storable, to_text
+from alphapulse.money import Price, Quantity, to_text
 
 Direction = Literal["up", "down"]
 Role = Literal["champion", "challenger"]
-
-
-def _storable(value: Decimal) -> Decimal:
-    return ensure_storable(value, field="value")
 
 
 def _positive(value: Decimal) -> Decimal:
@@ -32,8 +29,7 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
-WirePrice = Annotated[Price, AfterValidator(_storable), AfterValidator(_positive)]
-WireQuantity = Annotated[Quantity, AfterValidator(_storable)]
+WirePrice = Annotated[Price, AfterValidator(_positive)]
 Symbol = Annotated[str, Field(min_length=1, max_length=32, examples=["BTC/USDT"])]
 Timeframe = Annotated[str, Field(min_length=2, max_length=8, examples=["1h"])]
 
@@ -57,7 +53,7 @@ class CandleIn(_Wire):
     high: WirePrice
     low: WirePrice
     close: WirePrice
-    volume: WireQuantity
+    volume: Quantity
 
     @model_validator(mode="after")
     def _consistent(self) -> CandleIn:
@@ -89,6 +85,10 @@ class Prediction(_Wire):
     symbol: str
     timeframe: str
     as_of: datetime
+    bar_close_time: datetime = Field(description="When the bar at as_of closed (as_of + timeframe), UTC.")
+    age_seconds: float = Field(
+        description="Seconds from bar_close_time to when the answer was computed: how old the bar is."
+    )
     direction: Direction
     probability_up: float
     #: Expected log return over the label horizon: (2p - 1) * E|r|, E|r| from the bar's realized vol.
@@ -96,6 +96,25 @@ class Prediction(_Wire):
     reference_price: Price
     model: ModelRef
     latency_ms: float
+
+
+class StaleBar(_Wire):
+    """Why ``/signal`` refused: its latest bar is older than ``ALPHAPULSE_SERVING_MAX_AGE_BARS`` bars."""
+
+    error: Literal["stale"] = "stale"
+    reason: str
+    symbol: str
+    timeframe: str
+    as_of: datetime = Field(description="Open time of the latest bar the service has, UTC.")
+    bar_close_time: datetime
+    age_seconds: float
+    max_age_seconds: float
+
+
+class StaleSignal(_Wire):
+    """The body of ``/signal``'s 503 answer (FastAPI's ``detail`` envelope, as for its other errors)."""
+
+    detail: StaleBar
 
 
 class FeatureRowIn(_Wire):
@@ -145,6 +164,8 @@ __all__ = [
     "ModelsLoaded",
     "Prediction",
     "Role",
+    "StaleBar",
+    "StaleSignal",
     "Symbol",
     "Timeframe",
 ]

@@ -21,7 +21,13 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         engine = create_engine(target, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(target, pool_pre_ping=True, **kwargs)
+    # libpq waits for ever by default; a bounded connect lets callers (the service's readiness, a flow's
+    # retries) notice an unreachable database instead of hanging on it.
+    connect_args = {
+        "connect_timeout": get_settings().database_connect_timeout,
+        **kwargs.pop("connect_args", {}),
+    }
+    return create_engine(target, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -89,7 +89,10 @@ class QualityFinding(SQLModel, table=True):
     """
 
     __tablename__ = "quality_findings"
-    __table_args__ = (Index("ix_quality_findings_dataset_check", "dataset", "check_name"),)
+    __table_args__ = (
+        Index("ix_quality_findings_dataset_check", "dataset", "check_name"),
+        Index("ix_quality_findings_ingested_at", "ingested_at"),
+    )
 
     id: str = Field(sa_column=Column(String(64), primary_key=True))
     run_id: str = Field(sa_column=Column(String(64), nullable=False))
@@ -129,7 +132,10 @@ class PredictionLog(SQLModel, table=True):
     """
 
     __tablename__ = "predictions"
-    __table_args__ = (Index("ix_predictions_symbol_as_of", "symbol", "timeframe", "as_of"),)
+    __table_args__ = (
+        Index("ix_predictions_symbol_as_of", "symbol", "timeframe", "as_of"),
+        Index("ix_predictions_created_at", "created_at"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     request_id: str = Field(sa_column=Column(String(64), nullable=False))

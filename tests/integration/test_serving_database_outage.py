@@ -1,0 +1,255 @@
+"""The service while its database goes away and comes back: a real ``bentoml serve`` on a private
+PostgreSQL cluster that the test stops and restarts.
+
+Found by a fault test before: with the database unreachable the workers crashed and restarted in a
+loop and a ``/readyz`` request got no answer for minutes. Now: ``/readyz`` answers 503 within a second
+while the database is down, the same worker processes keep serving what they hold in memory, and
+they are ready again by themselves once it is back. The server runs on the default maximum bar age,
+so ``/signal`` on this 2022 data also shows the stale refusal over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import psutil
+import pytest
+from sqlalchemy import select
+
+from alphapulse.features import online_window_bars
+from alphapulse.money import to_text
+from alphapulse.settings import Settings
+from alphapulse.store import PREDICTIONS, make_engine, upgrade
+from tests.support.pgcluster import PgCluster, server_binaries, temporary_cluster
+from tests.support.processes import clean_environment, free_port, http_ok, running, wait_until
+from tests.support.served_world import SYMBOL, TIMEFRAME, ServedChampion, serve_champion
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+BENTOML = str(Path(sys.executable).with_name("bentoml"))
+FIRST, END = datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
+#: What "answers within a second" means here, for every probe sent while the database is down.
+PROBE_BUDGET = 1.0
+#: How long the database stays down after the workers noticed (several store checks and refreshes).
+OUTAGE_SECONDS = 12
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PgCluster]:
+    bindir = server_binaries()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are required in CI")
+        pytest.skip("no PostgreSQL server binaries under /usr/lib/postgresql")
+    with temporary_cluster(bindir) as started:
+        started.create_database("alphapulse")
+        yield started
+
+
+@pytest.fixture(scope="module")
+def world(cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, ServedChampion]:
+    settings = Settings(
+        home=tmp_path_factory.mktemp("outage") / "home", database_url=cluster.url("alphapulse")
+    )
+    settings.ensure_dirs()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    served = serve_champion(settings, engine, first=FIRST, end=END)
+    engine.dispose()
+    return settings, served
+
+
+@contextmanager
+def _serving(settings: Settings, log: Path) -> Iterator[tuple[str, psutil.Process]]:
+    """``bentoml serve`` with two workers on the settings' store, once it answers ``/readyz`` at all."""
+    port = free_port()
+    env = clean_environment(
+        ALPHAPULSE_HOME=str(settings.home),
+        ALPHAPULSE_DATABASE_URL=settings.database_url,
+        ALPHAPULSE_DATABASE_CONNECT_TIMEOUT="2",
+        BENTOML_HOME=str(settings.bentoml_home),
+        BENTOML_DO_NOT_TRACK="true",
+        ALPHAPULSE_SERVING_WORKERS="2",
+        ALPHAPULSE_SERVING_REFRESH_SECONDS="2",
+    )
+    command = [BENTOML, "serve", "bentos.service:AlphaPulse", "--host", "127.0.0.1", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with running(command, env=env, log=log, cwd=REPO) as process:
+        try:
+            wait_until(_answers(f"{base}/readyz"), timeout=180, what="the service to answer /readyz")
+        except TimeoutError:
+            pytest.fail(f"service not answering (exit {process.poll()}):\n{log.read_text()[-4000:]}")
+        yield base, psutil.Process(process.pid)
+
+
+def _answers(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            httpx.get(url, timeout=2)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    return check
+
+
+@pytest.fixture(scope="module")
+def server(
+    world: tuple[Settings, ServedChampion], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, psutil.Process]]:
+    settings, _served = world
+    with _serving(settings, tmp_path_factory.mktemp("logs") / "serve.log") as started:
+        base, _process = started
+        wait_until(http_ok(f"{base}/readyz"), timeout=60, what="the service to be ready")
+        yield started
+
+
+def _workers(server: psutil.Process) -> set[int]:
+    return {
+        child.pid
+        for child in server.children(recursive=True)
+        if "_bentoml_impl.worker.service" in " ".join(child.cmdline())
+    }
+
+
+def _probe(base: str) -> tuple[int, float]:
+    """One ``/readyz`` on a new connection (so the two workers both get asked), and how long it took."""
+    started = time.monotonic()
+    status = httpx.get(f"{base}/readyz", timeout=PROBE_BUDGET * 5).status_code
+    return status, time.monotonic() - started
+
+
+def _predict_body(served: ServedChampion) -> dict[str, Any]:
+    window = served.candles.iloc[-online_window_bars(served.matrix.config) :]
+    candles = [
+        {
+            "open_time": row.open_time.isoformat(),
+            **{name: to_text(getattr(row, name)) for name in ("open", "high", "low", "close", "volume")},
+        }
+        for row in window.itertuples()
+    ]
+    return {"symbol": SYMBOL, "timeframe": TIMEFRAME, "candles": candles, "headlines": []}
+
+
+def test_stale_signal_is_refused_with_the_bar_time(
+    world: tuple[Settings, ServedChampion], server: tuple[str, psutil.Process]
+) -> None:
+    base, _process = server
+    _settings, served = world
+    response = httpx.post(f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
+    assert response.status_code == 503, response.text
+    stale = response.json()["detail"]
+    last = served.candles["open_time"].iloc[-1]
+    assert stale["error"] == "stale"
+    assert pd.Timestamp(stale["as_of"]) == last
+    assert pd.Timestamp(stale["bar_close_time"]) == last + pd.Timedelta(TIMEFRAME)
+    assert stale["max_age_seconds"] == 7200.0
+    assert stale["age_seconds"] > 365 * 86400
+    assert last.isoformat() in stale["reason"]
+
+
+def test_readiness_follows_the_database_and_the_workers_stay_up(
+    cluster: PgCluster, world: tuple[Settings, ServedChampion], server: tuple[str, psutil.Process]
+) -> None:
+    base, process = server
+    settings, served = world
+    body = _predict_body(served)
+    workers = _workers(process)
+    assert len(workers) == 2
+    assert _probe(base)[0] == 200
+
+    cluster.stop()
+    probes: list[tuple[int, float]] = []
+    noticed_by = time.monotonic() + 15
+    while time.monotonic() < noticed_by and (not probes or probes[-1][0] != 503):
+        probes.append(_probe(base))
+    assert probes[-1][0] == 503, f"still ready 15 s after the database stopped: {probes[-5:]}"
+    outage_ends = time.monotonic() + OUTAGE_SECONDS
+    during: list[tuple[int, float]] = []
+    while time.monotonic() < outage_ends:
+        during.append(_probe(base))
+        time.sleep(0.1)
+    # Models and features are in memory: answers go on (their log rows are dropped, not the answers).
+    predicted = httpx.post(f"{base}/predict", json=body, timeout=60)
+    assert predicted.status_code == 200, predicted.text
+    signal = httpx.post(f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
+    assert signal.json()["detail"]["error"] == "stale"
+    assert {status for status, _ in during} == {503}
+    slowest = max(seconds for _, seconds in probes + during)
+    assert slowest < PROBE_BUDGET, f"a /readyz took {slowest:.2f} s while the database was down"
+    assert _workers(process) == workers, "workers were restarted during the outage"
+
+    cluster.start()
+    back_after = _ready_again(base)
+    assert _workers(process) == workers
+    print(
+        f"/readyz while down: {len(probes) + len(during)} probes, slowest {slowest * 1000:.0f} ms; "
+        f"ready again {back_after:.1f} s after the database was"
+    )
+
+    # And the store is used again: a new answer reaches the prediction log.
+    answer = httpx.post(f"{base}/predict", json=body, timeout=60).json()
+    engine = make_engine(settings.database_url)
+
+    def logged() -> bool:
+        with engine.connect() as connection:
+            query = select(PREDICTIONS.c.id).where(PREDICTIONS.c.request_id == answer["request_id"])
+            return connection.execute(query).first() is not None
+
+    try:
+        wait_until(logged, timeout=30, what="the answer in the prediction log")
+    finally:
+        engine.dispose()
+
+
+def _ready_again(base: str) -> float:
+    """Seconds until the first of ten probes in a row that say ready (so both workers are)."""
+    started = time.monotonic()
+    recovered: list[tuple[int, float]] = []
+    while time.monotonic() < started + 30 and [s for s, _ in recovered[-10:]] != [200] * 10:
+        recovered.append((_probe(base)[0], time.monotonic() - started))
+        time.sleep(0.1)
+    assert [s for s, _ in recovered[-10:]] == [200] * 10, f"not ready again: {recovered[-10:]}"
+    return recovered[-10][1]
+
+
+def test_workers_started_without_the_database_wait_unready_then_recover(
+    cluster: PgCluster, world: tuple[Settings, ServedChampion], tmp_path: Path
+) -> None:
+    """The crash loop itself: workers that start while the database is down used to die in their
+    constructor, be restarted, and die again, with nobody answering ``/readyz``."""
+    settings, _served = world
+    cluster.stop()
+    try:
+        with _serving(settings, tmp_path / "serve.log") as (base, process):
+            workers = _workers(process)
+            assert len(workers) == 2
+            deadline = time.monotonic() + OUTAGE_SECONDS
+            probes = []
+            while time.monotonic() < deadline:
+                probes.append(_probe(base))
+                time.sleep(0.1)
+            assert {status for status, _ in probes} == {503}
+            slowest = max(seconds for _, seconds in probes)
+            assert slowest < PROBE_BUDGET, f"a /readyz took {slowest:.2f} s"
+            assert _workers(process) == workers, "workers were restarted while the database was down"
+            assert "not ready" in (tmp_path / "serve.log").read_text()
+            cluster.start()
+            back_after = _ready_again(base)
+            assert _workers(process) == workers
+            print(
+                f"started unready: {len(probes)} probes, slowest {slowest * 1000:.0f} ms; ready {back_after:.1f} s after"
+            )
+    finally:
+        if not cluster.running:
+            cluster.start()
