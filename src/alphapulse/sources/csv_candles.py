@@ -23,10 +23,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from alphapulse.money import MoneyError, to_decimal
+from alphapulse.money import MoneyError
 from alphapulse.sources.csv_text import TextFileError, read_lines
 from alphapulse.sources.csv_times import TimeFormError, parse_time, time_reader
-from alphapulse.sources.rows import MONEY_FIELDS, PRICE_FIELDS, CandleRow, UnreadableRow, candle_row
+from alphapulse.sources.rows import PRICE_FIELDS, CandleRow, UnreadableRow, candle_row
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -372,20 +372,6 @@ def _row(record: _Record, plan: _Plan) -> CandleRow:
     except MoneyError as error:
         column = plan.values.get(error.field)
         raise _RowError(column.name if column else error.field, error.reason) from None
-    except (ValueError, ArithmeticError):
-        # Until the money policy turns every hostile number into a MoneyError, a value such as "1e400"
-        # can still escape from it as a plain decimal error; it is this row's problem all the same.
-        name = _failing_value(values)
-        raise _RowError(plan.values[name].name, f"{values[name]!r} is not a usable number") from None
-
-
-def _failing_value(values: dict[str, str]) -> str:
-    for name in MONEY_FIELDS:
-        try:
-            to_decimal(values[name], field=name)
-        except (ValueError, ArithmeticError):
-            return name
-    raise AssertionError("a value failed together but none alone")
 
 
 def _number_text(cell: str, delimiter: str) -> str:

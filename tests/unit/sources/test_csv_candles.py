@@ -224,10 +224,8 @@ def test_unreadable_rows_name_file_physical_line_field_and_reason(tmp_path: Path
         f"{path}: line 6: low (column 4): short line: 3 field(s) where 6 are expected "
         "(a cut-off or damaged line?)"
     )
-    assert (problems[7].field, problems[7].reason) == (
-        "open (column 2)",
-        "'29O16.23' is not a decimal number",
-    )
+    assert problems[7].field == "open (column 2)"
+    assert problems[7].reason.startswith("'29O16.23' is not a decimal number")
     assert (problems[8].field, problems[8].reason) == ("(whole line)", "bytes that are not UTF-8 text")
     assert (problems[9].field, problems[9].reason[:8]) == ("close (column 5)", "'1e400' ")
     assert problems[6].text == lines_of(path)[5]  # kept verbatim
@@ -261,8 +259,9 @@ def test_hostile_and_non_finite_values_are_row_problems(tmp_path: Path) -> None:
     read = read_candles(path, USD)
     assert len(read.rows) == 23
     assert [u.line for u in read.unreadable] == [2, 3]
-    assert (read.unreadable[0].field, read.unreadable[0].reason) == ("close", "'NaN' is not a decimal number")
-    assert (read.unreadable[1].field, read.unreadable[1].reason) == ("close", "'' is not a decimal number")
+    assert [u.field for u in read.unreadable] == ["close", "close"]
+    assert read.unreadable[0].reason.startswith("'NaN' is not a decimal number")
+    assert read.unreadable[1].reason.startswith("'' is not a decimal number")
 
 
 def test_a_line_too_short_to_hold_the_time_is_a_row_problem(tmp_path: Path) -> None:
