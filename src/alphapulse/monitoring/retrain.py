@@ -41,10 +41,20 @@ class RetrainDecision:
     previous_request: datetime | None = None
     next_allowed: datetime | None = None
 
+    @property
+    def state(self) -> str:
+        """One word for tables: requested, throttled, not sent, or not needed."""
+        if self.requested:
+            return "requested"
+        if self.next_allowed is not None:
+            return "throttled"
+        return "not sent" if self.problems else "not needed"
+
     def summary(self) -> dict[str, Any]:
         return {
             "model_name": self.model_name,
             "requested": self.requested,
+            "state": self.state,
             "message": self.message,
             "reasons": [p.reason for p in self.problems],
             "previous_request": self.previous_request.isoformat() if self.previous_request else None,
@@ -87,7 +97,7 @@ def request_retrain(
             found,
             requested=False,
             message=(
-                f"throttled: retraining last requested {previous:%Y-%m-%d %H:%M} UTC "
+                f"retraining throttled: last requested {previous:%Y-%m-%d %H:%M} UTC "
                 f"({(now - previous).total_seconds() / 3600:.1f} h ago); cooldown "
                 f"{cooldown.total_seconds() / 3600:g} h, next request from {allowed:%Y-%m-%d %H:%M} UTC"
             ),
@@ -106,7 +116,7 @@ def request_retrain(
             model_name,
             found,
             requested=False,
-            message="not sent: no Prefect API to receive the events (set PREFECT_API_URL)",
+            message="retraining not requested: no Prefect API received the events (set PREFECT_API_URL)",
             previous_request=previous,
         )
     with engine.begin() as connection:
@@ -122,7 +132,7 @@ def request_retrain(
         model_name,
         found,
         requested=True,
-        message=f"requested: sent {', '.join(p.event for p in sent)}",
+        message=f"retraining requested: sent {', '.join(p.event for p in sent)}",
         previous_request=previous,
         next_allowed=now + cooldown,
     )

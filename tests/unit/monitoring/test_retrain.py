@@ -35,6 +35,7 @@ def test_one_request_per_cooldown_and_the_payload_says_why(engine: Engine) -> No
     prefect = Prefect()
     first = request_retrain(engine, "m", [DRIFT, SLUMP], cooldown=DAY, now=NOON, send=prefect)
     assert first.requested
+    assert first.state == "requested"
     assert [e for e, _, _ in prefect.events] == [DRIFT_DETECTED, PERFORMANCE_DEGRADED]
     payload = prefect.events[0][2]
     assert payload["reason"] == DRIFT.reason
@@ -49,7 +50,8 @@ def test_one_request_per_cooldown_and_the_payload_says_why(engine: Engine) -> No
             engine, "m", [DRIFT], cooldown=DAY, now=NOON + timedelta(hours=hours), send=prefect
         )
         assert not later.requested
-        assert later.message.startswith("throttled: retraining last requested 2025-10-06 12:00 UTC")
+        assert later.state == "throttled"
+        assert later.message.startswith("retraining throttled: last requested 2025-10-06 12:00 UTC")
         assert later.next_allowed == NOON + DAY
     assert len(prefect.events) == 2
 
@@ -75,7 +77,11 @@ def test_each_model_has_its_own_cooldown(engine: Engine) -> None:
 def test_nothing_found_sends_nothing(engine: Engine) -> None:
     prefect = Prefect()
     decision = request_retrain(engine, "m", [], cooldown=DAY, now=NOON, send=prefect)
-    assert (decision.requested, decision.message) == (False, "no retraining needed")
+    assert (decision.requested, decision.state, decision.message) == (
+        False,
+        "not needed",
+        "no retraining needed",
+    )
     assert prefect.events == []
     assert last_request(engine, "m") is None
 
@@ -83,7 +89,8 @@ def test_nothing_found_sends_nothing(engine: Engine) -> None:
 def test_an_event_nobody_received_does_not_start_the_cooldown(engine: Engine) -> None:
     offline = request_retrain(engine, "m", [DRIFT], cooldown=DAY, now=NOON, send=Prefect(reachable=False))
     assert not offline.requested
-    assert offline.message.startswith("not sent: no Prefect API")
+    assert offline.state == "not sent"
+    assert offline.message.startswith("retraining not requested: no Prefect API")
     assert last_request(engine, "m") is None
     online = Prefect()
     assert request_retrain(engine, "m", [DRIFT], cooldown=DAY, now=NOON, send=online).requested
