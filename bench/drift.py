@@ -40,10 +40,7 @@ FEATURE_FACTORS = (2.0, 3.0, 5.0)
 
 def check(frame: pd.DataFrame, columns: tuple[str, ...], policy: DriftPolicy) -> DriftReport:
     """One monitor run on the bars of ``frame`` (its last row is the latest closed bar)."""
-    windows = drift_windows(
-        frame, columns, recent_bars=policy.recent_bars, reference_bars=policy.reference_bars
-    )
-    return assess_drift(windows, policy)
+    return assess_drift(drift_windows(frame, columns, policy), policy)
 
 
 def amplify_volatility(candles: pd.DataFrame, onset: int, factor: float) -> pd.DataFrame:

@@ -46,8 +46,7 @@ def check_drift(
     windows = drift_windows(
         matrix.frame,
         matrix.feature_columns,
-        recent_bars=policy.recent_bars,
-        reference_bars=policy.reference_bars,
+        policy,
         reference_end=reference_end,
         champion=champion.version if champion else None,
     )

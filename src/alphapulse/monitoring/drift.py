@@ -57,6 +57,14 @@ class DriftPolicy:
     share_threshold: float
     severe_factor: float
 
+    def __post_init__(self) -> None:
+        if self.reference_bars < MIN_SLICES * self.recent_bars:
+            raise ValueError(
+                f"ALPHAPULSE_DRIFT_REFERENCE_BARS ({self.reference_bars}) must be at least "
+                f"{MIN_SLICES} times ALPHAPULSE_DRIFT_RECENT_BARS ({self.recent_bars}): each column's "
+                "threshold is calibrated on current-window-long slices of the reference"
+            )
+
     @classmethod
     def from_settings(cls, settings: Settings) -> DriftPolicy:
         return cls(
@@ -175,9 +183,8 @@ class DriftReport:
 def drift_windows(
     frame: pd.DataFrame,
     columns: Sequence[str],
+    policy: DriftPolicy,
     *,
-    recent_bars: int,
-    reference_bars: int,
     reference_end: datetime | None = None,
     champion: str | None = None,
 ) -> DriftWindows:
@@ -187,6 +194,7 @@ def drift_windows(
     window; without it, or when it lies inside the current window, the reference is the bars just
     before the current window.
     """
+    recent_bars, reference_bars = policy.recent_bars, policy.reference_bars
     data = frame.loc[:, list(columns)]
     empty = [str(c) for c in data.columns if data[c].isna().all()]
     complete = data.drop(columns=empty).dropna()
@@ -201,8 +209,7 @@ def drift_windows(
     if len(reference) < needed:
         raise ValueError(
             f"drift needs at least {needed} complete reference rows ({MIN_SLICES} current windows of "
-            f"{recent_bars} bars) before the current window, got {len(reference)}; lower "
-            "ALPHAPULSE_DRIFT_RECENT_BARS or provide more history"
+            f"{recent_bars} bars) before the current window, got {len(reference)}: not enough history"
         )
     reference = _from_coverage(reference)
     missing = [MissingColumn(c, "both") for c in empty]

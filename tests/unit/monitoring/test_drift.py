@@ -28,7 +28,7 @@ def frame(rows: int, *, seed: int = 7) -> pd.DataFrame:
 
 def test_current_is_the_last_bars_and_reference_the_bars_before() -> None:
     data = frame(2_000)
-    windows = drift_windows(data, COLUMNS, recent_bars=24, reference_bars=720)
+    windows = drift_windows(data, COLUMNS, POLICY)
     assert list(windows.current.index) == list(data.index[-24:])
     assert list(windows.reference.index) == list(data.index[-744:-24])
     assert windows.reference_source == "the 720 bars before the current window (no champion yet)"
@@ -38,24 +38,24 @@ def test_current_is_the_last_bars_and_reference_the_bars_before() -> None:
 def test_a_stale_champion_is_compared_with_the_end_of_its_training_data() -> None:
     data = frame(2_000)
     trained_until = data.index[1_000].to_pydatetime()
-    windows = drift_windows(
-        data, COLUMNS, recent_bars=24, reference_bars=720, reference_end=trained_until, champion="3"
-    )
+    windows = drift_windows(data, COLUMNS, POLICY, reference_end=trained_until, champion="3")
     assert windows.reference.index[-1] == data.index[1_000]
     assert len(windows.reference) == 720
     assert windows.reference_source == "the last 720 bars champion v3 was trained on"
-    fresh = drift_windows(
-        data, COLUMNS, recent_bars=24, reference_bars=720, reference_end=data.index[-1], champion="4"
-    )
+    fresh = drift_windows(data, COLUMNS, POLICY, reference_end=data.index[-1], champion="4")
     assert fresh.reference.index[-1] == data.index[-25]  # never overlaps the current window
     assert "champion v4 was trained up to" in fresh.reference_source
 
 
-def test_too_little_data_is_a_clear_error() -> None:
+def test_too_little_data_or_too_short_a_reference_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="more than 24 complete feature rows"):
-        drift_windows(frame(40), COLUMNS, recent_bars=24, reference_bars=720)
-    with pytest.raises(ValueError, match="at least 240 complete reference rows"):
-        drift_windows(frame(200), COLUMNS, recent_bars=24, reference_bars=720)
+        drift_windows(frame(40), COLUMNS, POLICY)
+    with pytest.raises(ValueError, match=r"at least 240 complete reference rows .* not enough history"):
+        drift_windows(frame(200), COLUMNS, POLICY)
+    with pytest.raises(
+        ValueError, match=r"ALPHAPULSE_DRIFT_REFERENCE_BARS \(720\) must be at least 10 times"
+    ):
+        DriftPolicy(recent_bars=336, reference_bars=720, share_threshold=0.5, severe_factor=2.0)
 
 
 def test_columns_without_news_are_missing_data_not_drift() -> None:
@@ -66,7 +66,7 @@ def test_columns_without_news_are_missing_data_not_drift() -> None:
     data["news_decay_24h"] = 0.0  # never any coverage
     data["news_intensity_24h"] = rng.random(len(data))
     data.iloc[:1_500, data.columns.get_loc("news_intensity_24h")] = 0.0  # coverage began inside the reference
-    windows = drift_windows(data, list(data.columns), recent_bars=24, reference_bars=720)
+    windows = drift_windows(data, list(data.columns), POLICY)
     missing = {m.column: m.missing_in for m in windows.missing}
     assert missing == {"news_count": "current", "news_decay_24h": "both"}
     assert set(windows.compared) == {*COLUMNS, "news_intensity_24h"}
@@ -94,7 +94,7 @@ def recent_btc() -> tuple[pd.DataFrame, FeatureMatrix]:
 
 
 def check(matrix_frame: pd.DataFrame, columns: tuple[str, ...]) -> DriftReport:
-    return assess_drift(drift_windows(matrix_frame, columns, recent_bars=24, reference_bars=720), POLICY)
+    return assess_drift(drift_windows(matrix_frame, columns, POLICY), POLICY)
 
 
 def test_ordinary_days_of_real_data_are_not_drift(recent_btc: tuple[pd.DataFrame, FeatureMatrix]) -> None:
@@ -124,7 +124,7 @@ def test_a_volatility_shock_is_found_within_a_day(recent_btc: tuple[pd.DataFrame
 def test_saved_evidently_report_shows_the_same_scores_and_thresholds(tmp_path: Path) -> None:
     data = frame(2_000)
     data.iloc[-24:, 0] *= 6.0
-    windows = drift_windows(data, COLUMNS, recent_bars=24, reference_bars=720)
+    windows = drift_windows(data, COLUMNS, POLICY)
     report = save_report(assess_drift(windows, POLICY), windows, out_dir=tmp_path, name="drift-x")
     assert report.detected
     assert report.severe_columns == ("ret_1",)
