@@ -1,6 +1,6 @@
 """How often the drift monitor alarms on ordinary history, and how fast it finds a planted change.
 
-    .venv/bin/python -m bench.drift [--step-bars 168] [--onsets 12] [--every 3]
+    .venv/bin/python -m bench.drift [--step-bars 168] [--onsets 12] [--every 3] [--per-feature 4]
 
 Builds the default feature set on the bundled BTC/USDT hourly history (with its headlines), then runs
 the monitor's own code (``drift_windows`` + ``assess_drift`` with the settings' policy, no champion:
@@ -11,7 +11,9 @@ the reference is the bars before the current window):
 - planted: at ``--onsets`` evenly spaced bars, a change starts and the monitor checks every ``--every``
   bars up to 24 bars later (the first alarm counts). Changes: the underlying returns' volatility scaled
   (the candles are rebuilt, every feature recomputed), and one feature's values scaled (a different
-  technical feature per onset). The same checks without a plant are the control.
+  technical feature per onset). The same checks without a plant are the control;
+- per feature (``--per-feature N``): every technical feature scaled x3 and x5 at N onsets, one check
+  24 bars after each: which features a rescaling shows in.
 
 Goals (issue 12): at most one alarm per 30 days of history without a planted change; a planted shift
 detected within 24 bars. Prints the figures of docs/MONITORING.md.
@@ -81,7 +83,7 @@ def stationary(frame: pd.DataFrame, columns: tuple[str, ...], policy: DriftPolic
     reports = [check(frame.iloc[:end], columns, policy) for end in range(start, len(frame) + 1, step)]
     return Stationary(
         checks=len(reports),
-        days=len(reports) * step / 24,
+        days=(len(frame) - start) / 24,
         alarms=[r for r in reports if r.detected],
         with_missing=sum(1 for r in reports if any(m.missing_in != "both" for m in r.missing)),
     )
@@ -136,6 +138,19 @@ def planted(
     return found
 
 
+def per_feature(
+    frame: pd.DataFrame, columns: tuple[str, ...], policy: DriftPolicy, onsets: list[int]
+) -> dict[str, dict[float, int]]:
+    """Per technical feature and factor: at how many onsets the scaled feature alarms 24 bars later."""
+    found: dict[str, dict[float, int]] = {}
+    for column in (c for c in columns if not c.startswith("news_")):
+        for factor in (3.0, 5.0):
+            planted = (scale_feature(frame.iloc[: o + HORIZON_BARS], column, o, factor) for o in onsets)
+            hits = sum(check(shifted, columns, policy).detected for shifted in planted)
+            found.setdefault(column, {})[factor] = hits
+    return found
+
+
 def describe(delays: list[int | None]) -> str:
     hits = [d for d in delays if d is not None]
     median = f", median {statistics.median(hits):g} bars" if hits else ""
@@ -153,6 +168,7 @@ def main() -> None:
     parser.add_argument("--step-bars", type=int, default=168, help="bars between stationary checks")
     parser.add_argument("--onsets", type=int, default=12, help="planted changes")
     parser.add_argument("--every", type=int, default=3, help="bars between checks after an onset")
+    parser.add_argument("--per-feature", type=int, default=0, help="onsets per feature (0: skip)")
     args = parser.parse_args()
     policy = DriftPolicy.from_settings(get_settings())
     candles, news = bundled_candles(), bundled_news()
@@ -171,7 +187,7 @@ def main() -> None:
     assert isinstance(calm, Stationary)
     verdict = "PASS" if calm.per_30_days <= 1 else "FAIL"
     print(
-        f"stationary: {calm.checks} checks every {args.step_bars} bars over {calm.days:,.0f} days: "
+        f"stationary: {calm.checks} checks, one per {args.step_bars} bars of {calm.days:,.0f} days: "
         f"{len(calm.alarms)} alarms = {calm.per_30_days:.2f} per 30 days (goal <= 1: {verdict}); "
         f"{calm.with_missing} checks had columns missing on one side (news coverage); "
         f"{took / calm.checks * 1000:.0f} ms per check"
@@ -187,6 +203,13 @@ def main() -> None:
     strongest = found[f"volatility x{max(VOLATILITY_FACTORS):g}"]
     verdict = "PASS" if all(d is not None for d in strongest) else "FAIL"
     print(f"goal: volatility x{max(VOLATILITY_FACTORS):g} detected within {HORIZON_BARS} bars: {verdict}")
+    if args.per_feature:
+        spots = [int(x) for x in np.linspace(lowest, len(frame) - HORIZON_BARS - 1, args.per_feature)]
+        control = sum(check(frame.iloc[: o + HORIZON_BARS], columns, policy).detected for o in spots)
+        print(f"per feature, scaled at {len(spots)} onsets, one check {HORIZON_BARS} bars later:")
+        print(f"  control (nothing scaled): {control}/{len(spots)}")
+        for column, hits in per_feature(frame, columns, policy, spots).items():
+            print(f"  {column}: x3 {hits[3.0]}/{len(spots)}, x5 {hits[5.0]}/{len(spots)}")
 
 
 if __name__ == "__main__":

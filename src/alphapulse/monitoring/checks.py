@@ -84,7 +84,7 @@ def _recent_features(
     candles = load_candles(engine, exchange, symbol, config.timeframe, start=origin)
     news = load_news(engine, start=origin - config.sentiment.news_lookback)
     matrix = build(candles, news, config)
-    # Bars before ``first`` belong to a block whose anchor was not loaded: not the exact values.
+    # From ``first`` on every bar's anchor was loaded; an earlier bar may belong to a block whose was not.
     return FeatureMatrix(
         frame=matrix.frame[matrix.frame.index >= first],
         feature_columns=matrix.feature_columns,

@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sqlalchemy import Engine, insert
 
 from alphapulse.events import PERFORMANCE_DEGRADED
+from alphapulse.features import build, load_config
 from alphapulse.monitoring.checks import (
     MONITORING_EXPERIMENT,
     check_drift,
@@ -20,8 +21,10 @@ from alphapulse.monitoring.checks import (
     decide_retrain,
     problems,
 )
+from alphapulse.monitoring.drift import DriftPolicy, assess_drift, drift_windows
 from alphapulse.settings import get_settings
 from alphapulse.store import CANDLES, PREDICTIONS, ensure_schema, upsert
+from alphapulse.store.queries import load_news
 from alphapulse.training import tracking
 from alphapulse.training.registry import make_champion, register, registered_name
 from tests.support.market import candle_rows, recent_bundled_candles
@@ -41,6 +44,23 @@ def store(monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, pd.DataFrame]:
     engine = ensure_schema()
     upsert(engine, CANDLES, candle_rows(candles))
     return engine, candles
+
+
+def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It builds features from the anchor of the first bar it needs; those equal a build of everything."""
+    monkeypatch.setenv("ALPHAPULSE_DRIFT_REFERENCE_BARS", "240")
+    get_settings.cache_clear()
+    candles = recent_bundled_candles(4_000)
+    engine = ensure_schema()
+    upsert(engine, CANDLES, candle_rows(candles))
+    report = check_drift(
+        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
+    )
+    full = build(candles, load_news(engine), load_config())
+    policy = DriftPolicy.from_settings(get_settings())
+    expected = assess_drift(drift_windows(full.frame, full.feature_columns, policy), policy)
+    assert report.columns == expected.columns
+    assert report.reference_window == expected.reference_window
 
 
 def crown(version_tags: list[dict[str, str]]) -> list[str]:
