@@ -119,7 +119,8 @@ def _log_drift(settings: Settings, name: str, report: DriftReport, feature_versi
                 "missing_columns": len(report.missing),
             }
         )
-        for path in (report.html_path, report.json_path):
+        # The HTML is several MB (plotly inside) and the check runs hourly: MLflow keeps it for alarms only.
+        for path in (report.verdict_path, report.json_path, report.html_path if report.detected else None):
             if path is not None:
                 mlflow.log_artifact(str(path), artifact_path="drift")
 

@@ -124,6 +124,8 @@ class DriftReport:
     reference_source: str
     html_path: Path | None = None
     json_path: Path | None = None
+    #: The verdict (``summary()``) saved next to Evidently's files.
+    verdict_path: Path | None = None
 
     @property
     def compared(self) -> int:
@@ -328,8 +330,9 @@ def save_report(report: DriftReport, windows: DriftWindows, *, out_dir: Path, na
     else:
         html_path.write_text(f"<html><body><p>{report.reason}</p></body></html>", encoding="utf-8")
         json_path.write_text(json.dumps({"metrics": []}), encoding="utf-8")
-    saved = replace(report, html_path=html_path, json_path=json_path)
-    (out_dir / f"{name}.verdict.json").write_text(json.dumps(saved.summary(), indent=2), encoding="utf-8")
+    verdict_path = out_dir / f"{name}.verdict.json"
+    saved = replace(report, html_path=html_path, json_path=json_path, verdict_path=verdict_path)
+    verdict_path.write_text(json.dumps(saved.summary(), indent=2), encoding="utf-8")
     return saved
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -94,6 +95,9 @@ def test_a_stale_champion_is_compared_with_what_it_was_trained_on(store: tuple[E
     runs = mlflow.search_runs(experiment_names=[MONITORING_EXPERIMENT], filter_string="tags.check = 'drift'")
     assert runs["metrics.compared_columns"].tolist() == [30.0]
     assert runs["metrics.missing_columns"].tolist() == [12.0]
+    logged = {Path(a.path).name for a in mlflow.MlflowClient().list_artifacts(runs["run_id"][0], "drift")}
+    saved = [report.verdict_path, report.json_path] + ([report.html_path] if report.detected else [])
+    assert logged == {p.name for p in saved if p is not None}  # the MB-sized HTML only for an alarm
 
 
 def test_only_the_serving_champion_is_judged_per_bar(store: tuple[Engine, pd.DataFrame]) -> None:
