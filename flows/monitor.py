@@ -1,5 +1,5 @@
-"""Monitoring flow: drift and live outcomes per symbol; problems become events that retrain. Each run
-also retires what is older than the retention age (archived first, see ``monitoring.retention``)."""
+"""Monitoring flow: drift and live outcomes per symbol; problems become (throttled) retraining events.
+Each run also retires what is older than the retention age (archived first, see ``monitoring.retention``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 
-from alphapulse.monitoring.checks import champion_version, check_drift, check_outcomes
+from alphapulse.monitoring.checks import (
+    OutcomeCheck,
+    champion_version,
+    check_drift,
+    check_outcomes,
+    decide_retrain,
+)
+from alphapulse.monitoring.drift import DriftReport
 from alphapulse.monitoring.retention import apply_retention
 from alphapulse.settings import get_settings
 from alphapulse.sources.bundled import pipeline_exchange
@@ -28,26 +35,25 @@ def champion_task(symbol: str, timeframe: str) -> str | None:
     cache_expiration=DERIVED_CACHE_EXPIRATION,
     persist_result=True,
 )
-def drift_task(exchange: str, symbol: str, timeframe: str, data: str, champion: str | None) -> dict[str, Any]:
+def drift_task(exchange: str, symbol: str, timeframe: str, data: str, champion: str | None) -> DriftReport:
     """``data`` and ``champion`` only key the cache: the same data against the same champion is not re-run."""
-    report = check_drift(
-        engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, settings=get_settings()
-    )
-    return {
-        "symbol": symbol,
-        "drift_share": report.drift_share,
-        "detected": report.detected,
-        "drifted_columns": list(report.drifted_columns),
-        "html": str(report.html_path),
-    }
+    settings = get_settings()
+    return check_drift(engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, settings=settings)
 
 
 @task(task_run_name="outcomes {symbol} {timeframe}", timeout_seconds=600)
-def outcomes_task(exchange: str, symbol: str, timeframe: str) -> list[dict[str, Any]]:
-    summaries = check_outcomes(
-        engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, settings=get_settings()
+def outcomes_task(exchange: str, symbol: str, timeframe: str) -> OutcomeCheck:
+    settings = get_settings()
+    return check_outcomes(engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, settings=settings)
+
+
+@task(task_run_name="retrain? {symbol} {timeframe}")
+def retrain_task(symbol: str, timeframe: str, drift: DriftReport, outcomes: OutcomeCheck) -> dict[str, Any]:
+    """Never cached: the throttle decides afresh, from the store, on every run."""
+    decision = decide_retrain(
+        engine(), symbol=symbol, timeframe=timeframe, drift=drift, outcomes=outcomes, settings=get_settings()
     )
-    return [vars(summary) for summary in summaries]
+    return {"symbol": symbol, **decision.summary()}
 
 
 @task(task_run_name="retention")
@@ -68,9 +74,15 @@ def monitor(
     champions = champion_task.map(names, unmapped(timeframe))
     drift = drift_task.map(unmapped(exchange), names, unmapped(timeframe), marks, champions)
     outcomes = outcomes_task.map(unmapped(exchange), names, unmapped(timeframe))
+    retrain = retrain_task.map(names, unmapped(timeframe), drift, outcomes)
     retention = retention_task.submit()
     return {
-        "drift": [f.result() for f in drift],
-        "outcomes": [f.result() for f in outcomes],
+        "drift": [{"symbol": name, **f.result().summary()} for name, f in zip(names, drift, strict=True)],
+        "outcomes": [
+            {"symbol": name, **vars(summary)}
+            for name, f in zip(names, outcomes, strict=True)
+            for summary in f.result().summaries
+        ],
+        "retrain": [f.result() for f in retrain],
         "retention": retention.result(),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -24,6 +25,7 @@ from alphapulse.store import current_revision, ensure_schema, head_revision, mak
 from alphapulse.store.queries import count_candles, count_news, latest_candle, stored_symbols
 
 if TYPE_CHECKING:
+    from alphapulse.monitoring.drift import MissingColumn
     from alphapulse.training.train import TrainingReport
 
 # Heavy libraries (MLflow, BentoML, pandas-ta, Evidently, Prefect) are imported inside the commands that
@@ -267,40 +269,55 @@ def features_build(
 def monitor(
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
 ) -> None:
-    """Check feature drift (Evidently) and live outcomes; emits Prefect events that trigger retraining."""
-    from alphapulse.monitoring.checks import check_drift, check_outcomes  # Evidently/MLflow load slowly
+    """Check feature drift (Evidently) and live outcomes; asks for retraining (Prefect events, throttled)."""
+    from alphapulse.monitoring.checks import monitor_symbol  # Evidently/MLflow load slowly
 
     settings = get_settings()
     settings.ensure_dirs()
     engine = ensure_schema()
     exchange = pipeline_exchange(settings)
     table = Table(title="Monitoring")
-    for column in ("symbol", "drift share", "threshold", "drift", "drifted", "report"):
+    columns = ("symbol", "drift share", "threshold", "drift", "drifted", "missing data", "retrain", "report")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for name in symbol or settings.symbols:
         try:
-            report = check_drift(
+            result = monitor_symbol(
                 engine, exchange=exchange, symbol=name, timeframe=settings.timeframe, settings=settings
             )
         except ValueError as error:
             err_console.print(f"[red]error:[/] {name}: {error}")
             raise typer.Exit(code=1) from error
+        report = result.drift
         table.add_row(
             name,
             f"{report.drift_share:.2f}",
             f"{report.threshold:.2f}",
             "[red]DETECTED[/]" if report.detected else "none",
-            f"{len(report.drifted_columns)} of {report.columns} features",
+            f"{len(report.drifted_columns)} of {report.compared} compared features",
+            f"{len(report.missing)} features",
+            result.retrain.state,
             str(report.html_path),
         )
-        for outcome in check_outcomes(
-            engine, exchange=exchange, symbol=name, timeframe=settings.timeframe, settings=settings
-        ):
+        console.print(f"{name}: reference: {report.reference_source}")
+        console.print(f"{name}: drift: {report.reason}")
+        if report.missing:
+            console.print(f"{name}: missing data (not drift): {_missing_text(report.missing)}")
+        console.print(f"{name}: {result.retrain.message}")
+        for outcome in result.outcomes.summaries:
             console.print(
-                f"{name} model {outcome.model_version} ({outcome.role}): "
-                f"{outcome.resolved}/{outcome.predictions} resolved, live accuracy {outcome.accuracy:.3f}"
+                f"{name} model {outcome.model_version} ({outcome.role}): {outcome.resolved}/{outcome.bars} "
+                f"bars resolved ({outcome.requests:,} requests), live accuracy {outcome.accuracy:.3f}"
             )
     console.print(table)
+
+
+def _missing_text(missing: Sequence[MissingColumn]) -> str:
+    """Missing-data columns grouped by the window lacking them, e.g. "12 in current: news_count, ..."."""
+    sides: dict[str, list[str]] = {}
+    for item in missing:
+        sides.setdefault(item.missing_in, []).append(item.column)
+    return "; ".join(f"{len(cols)} in {side}: {', '.join(cols)}" for side, cols in sides.items()) or "none"
 
 
 def _training_tables(reports: list[TrainingReport], *, cached: bool = False) -> None:
@@ -481,7 +498,14 @@ def run(
     summary.add_row("quality findings", f"{len(stored_findings(engine)):,} (alphapulse quality report)")
     for drift in result.monitoring["drift"]:
         state = "DETECTED" if drift["detected"] else "none"
-        summary.add_row(f"drift {drift['symbol']}", f"{drift['drift_share']:.2f} ({state}): {drift['html']}")
+        missing = len(drift["missing_columns"])
+        summary.add_row(
+            f"drift {drift['symbol']}",
+            f"{drift['drift_share']:.2f} ({state}; {drift['compared']} features compared, "
+            f"{missing} missing data): {drift['html']}",
+        )
+    for retrain in result.monitoring["retrain"]:
+        summary.add_row(f"retrain {retrain['symbol']}", retrain["message"])
     summary.add_row(
         "MLflow",
         f"{settings.mlflow_tracking_uri} (mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",

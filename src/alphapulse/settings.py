@@ -74,16 +74,38 @@ class Settings(BaseSettings):
         description="PREFECT_HOME for local runs (Prefect without a server) unless PREFECT_HOME is set.",
     )
     drift_share_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="Share of drifted feature columns above which drift is declared."
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of the compared feature columns that must drift (each past its own threshold) "
+        "for drift to be declared; docs/MONITORING.md.",
     )
     drift_recent_bars: int = Field(
-        default=336, ge=30, description="Bars in the current window of the drift check."
+        default=24, ge=12, description="Bars in the current window of the drift check (the last N bars)."
+    )
+    drift_reference_bars: int = Field(
+        default=720,
+        ge=120,
+        description="Bars in the drift reference window: the end of the champion's training data, or the "
+        "bars before the current window; at least 10 current windows long.",
+    )
+    drift_severe_factor: float = Field(
+        default=2.0,
+        gt=1,
+        description="A single column whose drift score reaches this multiple of its threshold declares "
+        "drift on its own (a broken or rescaled feature).",
+    )
+    retrain_cooldown_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="At most one drift- or performance-triggered retraining request per model per this "
+        "many hours.",
     )
     live_accuracy_floor: float = Field(
         default=0.5, ge=0, le=1, description="Live directional accuracy below which performance is degraded."
     )
     live_min_outcomes: int = Field(
-        default=100, ge=1, description="Resolved predictions needed before judging."
+        default=100, ge=1, description="Resolved bars (not requests) needed before live accuracy is judged."
     )
     retention_days: int = Field(
         default=180,

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from alphapulse.settings import Settings
 from alphapulse.store import CANDLES, FEATURE_SETS, make_engine, upgrade, upsert
 from alphapulse.store.queries import load_candles
 from tests.conftest import throwaway_database
@@ -38,6 +39,7 @@ EXPECTED_DEPLOYMENTS = {
     "pipeline/pipeline",
 }
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+RECENT_BARS = int(Settings.model_fields["drift_recent_bars"].default)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -188,7 +190,7 @@ def test_failed_flow_run_posts_to_the_alert_webhook(stack: Stack) -> None:
 
 
 def test_drift_event_starts_the_training_deployment(stack: Stack) -> None:
-    """A recent window with five times the volatility drifts; the event's automation schedules training."""
+    """A last day with ten times the volatility drifts; the event's automation schedules training."""
     engine = make_engine(stack.database_url)
     upgrade(engine)
     upsert(engine, CANDLES, volatile_copy(load_candles(engine, "binance", "BTC/USDT", "1h").tail(3_000)))
@@ -205,18 +207,32 @@ def test_drift_event_starts_the_training_deployment(stack: Stack) -> None:
     )
     assert monitored.returncode == 0, monitored.stdout + monitored.stderr
     assert "DETECTED" in monitored.stdout
+    assert "retraining requested: sent alphapulse.drift.detected" in monitored.stdout
     wait_until(
         lambda: len(stack.flow_runs("train-and-promote/train-and-promote")) > before,
         timeout=120,
         what="a train-and-promote flow run created by the drift automation",
     )
+    again = subprocess.run(
+        [str(BIN / "alphapulse"), "monitor", "--symbol", "DRIFT/USDT"],
+        env=stack.env,
+        cwd=stack.root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "DETECTED" in again.stdout
+    assert "retraining throttled: last requested" in again.stdout  # the cooldown: nothing sent this time
 
 
 def volatile_copy(candles: Any) -> list[dict[str, object]]:
-    """The same bars under another symbol, with the last 336 bars' moves amplified fivefold."""
+    """The same bars under another symbol, with the moves of the drift check's current window (the last
+    day by default) amplified tenfold."""
     closes = candles["close"].map(float).to_numpy()
     returns = np.diff(np.log(closes), prepend=np.log(closes[0]))
-    returns[-336:] *= 5
+    returns[-RECENT_BARS:] *= 10
     rebuilt = closes[0] * np.exp(np.cumsum(returns))
     rows = []
     for (_, bar), close, previous in zip(

@@ -1,4 +1,10 @@
-"""Outcome tracking: the prediction log joined with what the market did once it is known."""
+"""Outcome tracking: what each model said about each bar, joined with what the market did next.
+
+The prediction log holds a row per request, and clients poll: one bar asked about 10,000 times would
+otherwise outweigh every other bar in the live accuracy. So the log is reduced to one prediction per
+(model version, role, bar), the first one logged (what the model answered when the bar was new), and
+every figure is per bar; the request count is kept beside it.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,35 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from alphapulse.store import PREDICTIONS
 from alphapulse.store.queries import load_candles
 from alphapulse.timeframes import timeframe_delta
+
+OUTCOME_COLUMNS = [
+    "model_version",
+    "role",
+    "as_of",
+    "requests",
+    "direction",
+    "probability_up",
+    "realized_return",
+    "correct",
+]
 
 
 @dataclass(frozen=True)
 class OutcomeSummary:
     model_version: str
     role: str
-    predictions: int
+    #: Requests answered (rows of the prediction log).
+    requests: int
+    #: Distinct bars predicted.
+    bars: int
+    #: Bars whose outcome is known.
     resolved: int
+    #: Share of resolved bars whose direction was right.
     accuracy: float
     mean_return_when_long: float
 
@@ -26,30 +48,47 @@ class OutcomeSummary:
 def resolved_outcomes(
     engine: Engine, *, exchange: str, symbol: str, timeframe: str, horizon_bars: int
 ) -> pd.DataFrame:
-    """Every logged prediction with its realized log return (NaN until ``horizon`` more bars closed)."""
-    query = select(
-        PREDICTIONS.c.model_version, PREDICTIONS.c.role, PREDICTIONS.c.as_of, PREDICTIONS.c.direction
-    ).where(PREDICTIONS.c.symbol == symbol, PREDICTIONS.c.timeframe == timeframe)
-    with engine.connect() as connection:
-        log = pd.DataFrame(
-            connection.execute(query).all(), columns=["model_version", "role", "as_of", "direction"]
+    """One row per (model version, role, bar) with its realized log return (NaN until ``horizon`` more
+    bars closed) and how many requests asked for it."""
+    log = PREDICTIONS.c
+    per_bar = (
+        select(
+            log.model_version,
+            log.role,
+            log.as_of,
+            func.min(log.id).label("first_id"),
+            func.count().label("requests"),
         )
-    if log.empty:
-        return log.assign(realized_return=pd.Series(dtype=float), correct=pd.Series(dtype=float))
-    log["as_of"] = pd.to_datetime(log["as_of"], utc=True)
-    candles = load_candles(engine, exchange, symbol, timeframe, start=log["as_of"].min().to_pydatetime())
+        .where(log.symbol == symbol, log.timeframe == timeframe)
+        .group_by(log.model_version, log.role, log.as_of)
+        .subquery()
+    )
+    query = select(
+        per_bar.c.model_version,
+        per_bar.c.role,
+        per_bar.c.as_of,
+        per_bar.c.requests,
+        log.direction,
+        log.probability_up,
+    ).join(PREDICTIONS, log.id == per_bar.c.first_id)
+    with engine.connect() as connection:
+        bars = pd.DataFrame(connection.execute(query).all(), columns=OUTCOME_COLUMNS[:6])
+    if bars.empty:
+        return bars.assign(realized_return=pd.Series(dtype=float), correct=pd.Series(dtype=float))
+    bars["as_of"] = pd.to_datetime(bars["as_of"], utc=True)
+    bars = bars.sort_values(["model_version", "role", "as_of"], ignore_index=True)
+    candles = load_candles(engine, exchange, symbol, timeframe, start=bars["as_of"].min().to_pydatetime())
     close = pd.Series(candles["close"].map(float).to_numpy(), index=candles["open_time"])
-    later = log["as_of"] + horizon_bars * timeframe_delta(timeframe)
-    start_close = close.reindex(log["as_of"]).to_numpy()
-    end_close = close.reindex(later).to_numpy()
-    log["realized_return"] = np.log(end_close / start_close)
-    went_up = log["realized_return"] > 0
-    log["correct"] = np.where(log["realized_return"].isna(), np.nan, (log["direction"] == "up") == went_up)
-    return log
+    later = bars["as_of"] + horizon_bars * timeframe_delta(timeframe)
+    start_close = close.reindex(bars["as_of"]).to_numpy()
+    bars["realized_return"] = np.log(close.reindex(later).to_numpy() / start_close)
+    went_up = bars["realized_return"] > 0
+    bars["correct"] = np.where(bars["realized_return"].isna(), np.nan, (bars["direction"] == "up") == went_up)
+    return bars
 
 
 def summarize_outcomes(outcomes: pd.DataFrame) -> list[OutcomeSummary]:
-    """Live accuracy per model version and role (champion answers users; challenger is shadow-scored)."""
+    """Live figures per model version and role (champion answers users; challenger is shadow-scored)."""
     summaries = []
     for (version, role), group in outcomes.groupby(["model_version", "role"], sort=True):
         resolved = group.dropna(subset=["realized_return"])
@@ -58,7 +97,8 @@ def summarize_outcomes(outcomes: pd.DataFrame) -> list[OutcomeSummary]:
             OutcomeSummary(
                 model_version=str(version),
                 role=str(role),
-                predictions=len(group),
+                requests=int(group["requests"].sum()),
+                bars=len(group),
                 resolved=len(resolved),
                 accuracy=float(resolved["correct"].mean()) if len(resolved) else float("nan"),
                 mean_return_when_long=float(longs.mean()) if len(longs) else float("nan"),

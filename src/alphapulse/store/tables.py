@@ -156,6 +156,20 @@ class PredictionLog(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class RetrainRequest(SQLModel, table=True):
+    """A retraining the monitor asked for (the events it sent, and why), so that it asks at most once
+    per cooldown however often the problem is seen."""
+
+    __tablename__ = "retrain_requests"
+    __table_args__ = (Index("ix_retrain_requests_model_requested", "model_name", "requested_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    model_name: str = Field(sa_column=Column(String(128), nullable=False))
+    requested_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    events: str = Field(sa_column=Column(Text, nullable=False))
+    reasons: str = Field(sa_column=Column(Text, nullable=False))
+
+
 metadata = SQLModel.metadata
 
 
@@ -172,3 +186,4 @@ NEWS_ITEMS = table_of(NewsItem)
 QUALITY_FINDINGS = table_of(QualityFinding)
 FEATURE_SETS = table_of(FeatureSetRecord)
 PREDICTIONS = table_of(PredictionLog)
+RETRAIN_REQUESTS = table_of(RetrainRequest)

@@ -13,7 +13,7 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 CLOSES = ["100", "101", "100.5", "102", "103"]  # up, down, up, up
 
 
-def test_live_accuracy_per_model_version(engine: Engine) -> None:
+def store_candles(engine: Engine) -> None:
     upsert(
         engine,
         CANDLES,
@@ -32,6 +32,32 @@ def test_live_accuracy_per_model_version(engine: Engine) -> None:
             for i, c in enumerate(CLOSES)
         ],
     )
+
+
+def logged(n: int, *, version: str, role: str, direction: str, hour: int) -> dict[str, object]:
+    as_of = T0 + timedelta(hours=hour)
+    return {
+        "request_id": f"r{n}",
+        "role": role,
+        "symbol": "BTC/USDT",
+        "timeframe": "1h",
+        "as_of": as_of,
+        "window_start": as_of - timedelta(hours=400),
+        "window_end": as_of,
+        "direction": direction,
+        "probability_up": 0.6 if direction == "up" else 0.4,
+        "expected_return": None,
+        "reference_price": Decimal(CLOSES[hour]),
+        "model_name": "alphapulse-btc-usdt-1h",
+        "model_version": version,
+        "feature_set": "v",
+        "latency_ms": 1.0,
+        "created_at": as_of,
+    }
+
+
+def test_live_accuracy_per_model_version(engine: Engine) -> None:
+    store_candles(engine)
     calls = [
         ("3", "champion", "up"),
         ("3", "champion", "up"),
@@ -42,29 +68,10 @@ def test_live_accuracy_per_model_version(engine: Engine) -> None:
         ("4", "challenger", "down"),
         ("4", "challenger", "down"),
     ]
-    rows = []
-    for n, (version, role, direction) in enumerate(calls):
-        as_of = T0 + timedelta(hours=n % 4)
-        rows.append(
-            {
-                "request_id": f"r{n % 4}",
-                "role": role,
-                "symbol": "BTC/USDT",
-                "timeframe": "1h",
-                "as_of": as_of,
-                "window_start": as_of - timedelta(hours=400),
-                "window_end": as_of,
-                "direction": direction,
-                "probability_up": 0.6,
-                "expected_return": None,
-                "reference_price": Decimal(CLOSES[n % 4]),
-                "model_name": "alphapulse-btc-usdt-1h",
-                "model_version": version,
-                "feature_set": "v",
-                "latency_ms": 1.0,
-                "created_at": as_of,
-            }
-        )
+    rows = [
+        logged(n, version=version, role=role, direction=direction, hour=n % 4)
+        for n, (version, role, direction) in enumerate(calls)
+    ]
     rows.append({**rows[0], "as_of": T0 + timedelta(hours=4), "request_id": "unresolved"})
     with engine.begin() as connection:
         connection.execute(insert(PREDICTIONS), rows)
@@ -72,10 +79,42 @@ def test_live_accuracy_per_model_version(engine: Engine) -> None:
         engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", horizon_bars=1
     )
     summaries = {s.role: s for s in summarize_outcomes(outcomes)}
-    assert summaries["champion"].predictions == 5
+    assert summaries["champion"].requests == 5
+    assert summaries["champion"].bars == 5
     assert summaries["champion"].resolved == 4
     assert summaries["champion"].accuracy == pytest.approx(0.75)
     assert summaries["challenger"].accuracy == pytest.approx(0.25)
     assert summaries["champion"].mean_return_when_long == pytest.approx(
         (0.00995033 - 0.00496279 + 0.01481509 + 0.00975617) / 4, rel=1e-5
     )
+
+
+def test_a_bar_polled_ten_thousand_times_counts_once(engine: Engine) -> None:
+    """Clients poll: accuracy is per bar, so one bar's 10,000 requests weigh as much as one request."""
+    store_candles(engine)
+    rows = [logged(n, version="3", role="champion", direction="up", hour=n) for n in range(4)]  # 3 of 4 right
+    rows += [logged(10 + n, version="3", role="champion", direction="up", hour=1) for n in range(10_000)]
+    with engine.begin() as connection:
+        connection.execute(insert(PREDICTIONS), rows)
+    outcomes = resolved_outcomes(
+        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", horizon_bars=1
+    )
+    assert len(outcomes) == 4
+    assert outcomes.set_index("as_of").loc[T0 + timedelta(hours=1), "requests"] == 10_001
+    (summary,) = summarize_outcomes(outcomes)
+    assert summary.requests == 10_004
+    assert summary.bars == summary.resolved == 4
+    assert summary.accuracy == pytest.approx(0.75)  # per request it would read 0.0003
+
+
+def test_the_first_answer_for_a_bar_is_the_one_scored(engine: Engine) -> None:
+    store_candles(engine)
+    first = logged(0, version="3", role="champion", direction="down", hour=0)  # wrong: 100 -> 101
+    later = logged(1, version="3", role="champion", direction="up", hour=0)
+    with engine.begin() as connection:
+        connection.execute(insert(PREDICTIONS), [first, later])
+    outcomes = resolved_outcomes(
+        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", horizon_bars=1
+    )
+    assert list(outcomes["direction"]) == ["down"]
+    assert list(outcomes["correct"]) == [0.0]

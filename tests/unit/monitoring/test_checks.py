@@ -1,0 +1,171 @@
+"""The monitor's checks end to end in one process: real store, real MLflow registry, Evidently reports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sqlalchemy import Engine, insert
+
+from alphapulse.events import PERFORMANCE_DEGRADED
+from alphapulse.features import build, load_config
+from alphapulse.monitoring.checks import (
+    MONITORING_EXPERIMENT,
+    check_drift,
+    check_outcomes,
+    decide_retrain,
+    problems,
+)
+from alphapulse.monitoring.drift import DriftPolicy, assess_drift, drift_windows
+from alphapulse.settings import get_settings
+from alphapulse.store import CANDLES, PREDICTIONS, ensure_schema, upsert
+from alphapulse.store.queries import load_news
+from alphapulse.training import tracking
+from alphapulse.training.registry import make_champion, register, registered_name
+from tests.support.market import candle_rows, recent_bundled_candles
+
+NAME = registered_name("BTC/USDT", "1h")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, pd.DataFrame]:
+    """1,400 real hourly bars in the configured store, with a short reference window to match."""
+    monkeypatch.setenv("ALPHAPULSE_DRIFT_REFERENCE_BARS", "240")
+    monkeypatch.setenv("ALPHAPULSE_LIVE_MIN_OUTCOMES", "3")
+    get_settings.cache_clear()
+    candles = recent_bundled_candles(1_400)
+    engine = ensure_schema()
+    upsert(engine, CANDLES, candle_rows(candles))
+    return engine, candles
+
+
+def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It builds features from the anchor of the first bar it needs; those equal a build of everything."""
+    monkeypatch.setenv("ALPHAPULSE_DRIFT_REFERENCE_BARS", "240")
+    get_settings.cache_clear()
+    candles = recent_bundled_candles(4_000)
+    engine = ensure_schema()
+    upsert(engine, CANDLES, candle_rows(candles))
+    report = check_drift(
+        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
+    )
+    full = build(candles, load_news(engine), load_config())
+    policy = DriftPolicy.from_settings(get_settings())
+    expected = assess_drift(drift_windows(full.frame, full.feature_columns, policy), policy)
+    assert report.columns == expected.columns
+    assert report.reference_window == expected.reference_window
+
+
+def crown(version_tags: list[dict[str, str]]) -> list[str]:
+    """Register tiny real models with the recipe tags the monitor reads; the last one is champion."""
+    client = tracking.client(get_settings())
+    model = LogisticRegression().fit(np.array([[0.0], [1.0]]), np.array([0, 1]))
+    versions = []
+    for tags in version_tags:
+        with mlflow.start_run():
+            info = mlflow.sklearn.log_model(model, name="model")
+        versions.append(register(client, NAME, info.model_uri, tags))
+    make_champion(client, NAME, versions[-1])
+    return versions
+
+
+def test_a_stale_champion_is_compared_with_what_it_was_trained_on(store: tuple[Engine, pd.DataFrame]) -> None:
+    engine, candles = store
+    trained_until = candles["open_time"].iloc[-200]
+    crown([{"data_start": candles["open_time"].iloc[0].isoformat(), "data_end": trained_until.isoformat()}])
+    report = check_drift(
+        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
+    )
+    assert report.reference_window[1] == trained_until.to_pydatetime()
+    assert report.reference_source == "the last 240 bars champion v1 was trained on"
+    assert report.current_window[1] == candles["open_time"].iloc[-1].to_pydatetime()
+    assert {m.column for m in report.missing} >= {"news_count", "news_intensity_24h"}  # no headlines stored
+    assert all(m.missing_in == "both" for m in report.missing)
+    assert report.compared == 30
+    assert report.html_path is not None
+    assert report.html_path.exists()
+    runs = mlflow.search_runs(experiment_names=[MONITORING_EXPERIMENT], filter_string="tags.check = 'drift'")
+    assert runs["metrics.compared_columns"].tolist() == [30.0]
+    assert runs["metrics.missing_columns"].tolist() == [12.0]
+    logged = {Path(a.path).name for a in mlflow.MlflowClient().list_artifacts(runs["run_id"][0], "drift")}
+    saved = [report.verdict_path, report.json_path] + ([report.html_path] if report.detected else [])
+    assert logged == {p.name for p in saved if p is not None}  # the MB-sized HTML only for an alarm
+
+
+def test_only_the_serving_champion_is_judged_per_bar(store: tuple[Engine, pd.DataFrame]) -> None:
+    engine, candles = store
+    window = {
+        "data_start": candles["open_time"].iloc[0].isoformat(),
+        "data_end": candles["open_time"].iloc[-1].isoformat(),
+    }
+    old, current = crown([window, window])
+    close = candles["close"].map(float).to_numpy()
+    times = candles["open_time"].iloc[-40:-1].tolist()
+    went_up = {t: close[len(close) - 40 + i + 1] > close[len(close) - 40 + i] for i, t in enumerate(times)}
+    assert len(set(went_up.values())) == 2  # both outcomes occur among these bars
+    rows = []
+    for n, as_of in enumerate(times[:12]):
+        right = "up" if went_up[as_of] else "down"
+        wrong = "down" if went_up[as_of] else "up"
+        # the current champion is right on 3 bars of 12, the old one on every bar (not judged any more)
+        rows.append(log_row(f"c{n}", current, right if n % 4 == 0 else wrong, as_of))
+        rows.append(log_row(f"o{n}", old, right, as_of))
+    rows += [log_row(f"poll{n}", current, "up", times[0]) for n in range(500)]  # one bar polled
+    with engine.begin() as connection:
+        connection.execute(insert(PREDICTIONS), rows)
+
+    check = check_outcomes(
+        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
+    )
+    assert check.champion == current
+    assert check.judged is not None
+    assert (check.judged.model_version, check.judged.bars, check.judged.resolved) == (current, 12, 12)
+    assert check.judged.requests == 512
+    assert check.judged.accuracy == pytest.approx(3 / 12)
+    assert check.degraded
+    assert set(check.reports) == {f"v{current} champion"}
+    runs = mlflow.search_runs(
+        experiment_names=[MONITORING_EXPERIMENT], filter_string="tags.check = 'outcomes'"
+    )
+    assert runs["metrics.champion_live_accuracy"].tolist() == [pytest.approx(0.25)]
+    assert runs[f"metrics.champion_v{old}_live_accuracy"].tolist() == [1.0]
+    assert runs["metrics.champion_resolved_bars"].tolist() == [12.0]
+
+    (problem,) = problems(None, check)
+    assert problem.event == PERFORMANCE_DEGRADED
+    assert problem.payload["resolved_bars"] == 12
+    decision = decide_retrain(
+        engine, symbol="BTC/USDT", timeframe="1h", drift=None, outcomes=check, settings=get_settings()
+    )
+    assert not decision.requested  # no Prefect API in this process: nothing received it, nothing recorded
+    assert decision.message.startswith("retraining not requested")
+
+
+def log_row(request: str, version: str, direction: str, as_of: pd.Timestamp) -> dict[str, object]:
+    moment = as_of.to_pydatetime()
+    return {
+        "request_id": request,
+        "role": "champion",
+        "symbol": "BTC/USDT",
+        "timeframe": "1h",
+        "as_of": moment,
+        "window_start": moment - timedelta(hours=400),
+        "window_end": moment,
+        "direction": direction,
+        "probability_up": 0.55 if direction == "up" else 0.45,
+        "expected_return": None,
+        "reference_price": Decimal("1"),
+        "model_name": NAME,
+        "model_version": version,
+        "feature_set": "v",
+        "latency_ms": 1.0,
+        "created_at": moment,
+    }
