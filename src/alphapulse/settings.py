@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -49,8 +50,8 @@ class Settings(BaseSettings):
         description="Reports, feature Parquet files, exports.",
     )
     bundled_data_dir: Path = Field(
-        default=Path(__file__).resolve().parents[2] / "data",
-        description="The shipped default dataset (repository's data/); set it when installed from a wheel.",
+        default=Path(str(files("alphapulse") / "data")),
+        description="The default dataset; it ships inside the package (alphapulse/data, see its README.md).",
     )
     exchange_api_base: str | None = Field(
         default=None,

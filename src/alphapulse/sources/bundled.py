@@ -1,4 +1,4 @@
-"""The dataset that ships with AlphaPulse (see data/README.md), read straight into pipeline frames."""
+"""The dataset that ships with AlphaPulse (see alphapulse/data/README.md), read straight into pipeline frames."""
 
 from __future__ import annotations
 

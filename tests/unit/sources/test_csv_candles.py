@@ -11,8 +11,8 @@ import pytest
 from alphapulse.sources.csv_candles import CandleCsvError, CsvSource, parse_time, read_candle_csv
 
 REPO = Path(__file__).resolve().parents[3]
-HOURLY = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
-MINUTE = REPO / "data/ohlcv/binance_btcusdt_perp_1m_2022-01.csv.gz"
+HOURLY = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+MINUTE = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_perp_1m_2022-01.csv.gz"
 SOURCE = CsvSource("binance", "BTC/USDT", "1h")
 
 
