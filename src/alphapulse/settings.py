@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ALPHAPULSE_BENTOML_HOME", "BENTOML_HOME"),
         description="BentoML model/bento store; the user's BENTOML_HOME wins over the embedded default.",
     )
+    bento_exports_uri: str | None = Field(
+        default=None,
+        description="Artifact store that every built Bento is exported to (`bentoml export`): a folder or "
+        "s3://bucket/prefix; unset keeps Bentos in the local BentoML store only.",
+    )
     data_dir: Path = Field(
         default_factory=lambda data: data["home"] / "data",
         description="Reports, feature Parquet files, exports.",

@@ -28,7 +28,9 @@ BARS = 1_500  # several pages of real candles
 @pytest.fixture(scope="module")
 def hourly_klines() -> list[list[Any]]:
     """The first bundled hourly candles as Binance arrays, values exactly as the CSV text."""
-    with gzip.open(REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz", "rt") as handle:
+    with gzip.open(
+        REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz", "rt"
+    ) as handle:
         records = [r for _, r in zip(range(BARS), csv.DictReader(handle), strict=False)]
     return [
         kline(
