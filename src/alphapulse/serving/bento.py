@@ -199,6 +199,11 @@ def build_bento(
         skip = shutil.ignore_patterns("__pycache__", "*.pyc", "data")
         shutil.copytree(package_dir("bentos"), context / "bentos", ignore=skip)
         shutil.copytree(package_dir("alphapulse"), context / "alphapulse", ignore=skip)
+        # The package's version is part of every feature-set version: without its metadata beside it,
+        # the Bento's alphapulse would report 0.0.0+unknown and refuse the models it carries.
+        metadata = context / f"alphapulse-{__version__}.dist-info" / "METADATA"
+        metadata.parent.mkdir()
+        metadata.write_text(distribution("alphapulse").read_text("METADATA") or "", encoding="utf-8")
         (context / "bentofile.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
         command = [str(Path(sys.executable).with_name("bentoml")), "build", "--version", version, "-o", "tag"]
         result = subprocess.run(
@@ -232,29 +237,44 @@ def publish_bento(tag: str, *, settings: Settings | None = None) -> str | None:
     return export_bento(tag, settings.bento_exports_uri, settings=settings)
 
 
-def _bento_store(settings: Settings) -> Any:
-    from bentoml._internal.bento.bento import BentoStore
-
-    path = settings.bentoml_home / "bentos"
-    path.mkdir(parents=True, exist_ok=True)
-    return BentoStore(path)
+def _bentoml(args: list[str], settings: Settings) -> str:
+    """The ``bentoml`` command on this environment's stores (models and Bentos under ``bentoml_home``):
+    exports read the Bento's models from the model store of the process, so the process must be one
+    whose ``BENTOML_HOME`` is ours, whatever this one's was when BentoML was first imported."""
+    command = [str(Path(sys.executable).with_name("bentoml")), *args]
+    result = subprocess.run(
+        command,
+        env={**os.environ, **settings.tool_environment()},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"bentoml {args[0]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result.stdout
 
 
 def export_bento(tag: str, destination: str, *, settings: Settings | None = None) -> str:
-    """``bentoml export`` into a folder or ``s3://bucket/prefix``, as ``<name>-<version>.bento`` there."""
-    import bentoml
-
+    """``bentoml export`` (the Bento and its models) into a folder or ``s3://bucket/prefix``, as
+    ``<destination>/<name>-<version>.bento``; returns that location."""
     settings = settings or get_settings()
     if "://" not in destination:
         Path(destination).mkdir(parents=True, exist_ok=True)
-    folder = destination if destination.endswith("/") else f"{destination}/"
-    written: str = bentoml.bentos.export_bento(tag, folder, _bento_store=_bento_store(settings))
-    return written if "://" not in destination else f"{destination.split('://', 1)[0]}://{written}"
+    name, version = tag.split(":", 1)
+    folder = destination.rstrip("/")
+    _bentoml(["export", tag, f"{folder}/"], settings)
+    return f"{folder}/{name}-{version}.bento"
 
 
 def import_bento(source: str, *, settings: Settings | None = None) -> str:
-    """``bentoml import`` of an exported ``.bento`` (a path or an ``s3://`` URL); returns its tag."""
-    import bentoml
-
+    """``bentoml import`` of an exported ``.bento`` (a path or an ``s3://`` URL) into this environment's
+    stores, its models included; returns the tag."""
     settings = settings or get_settings()
-    return str(bentoml.bentos.import_bento(source, _bento_store=_bento_store(settings)).tag)
+    _bentoml(["import", source], settings)
+    return _bento_tag(source)
+
+
+def _bento_tag(archive: str) -> str:
+    """``.../alphapulse-<version>.bento`` -> ``alphapulse:<version>`` (BentoML's export file name)."""
+    stem = archive.rstrip("/").rsplit("/", 1)[-1].removesuffix(".bento")
+    return f"{BENTO_NAME}:{stem.removeprefix(f'{BENTO_NAME}-')}"
