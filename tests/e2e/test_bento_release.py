@@ -157,6 +157,7 @@ def test_bentoml_export_to_a_folder_and_import_into_another_store(
     world: World, release: Release, tmp_path: Path
 ) -> None:
     origin = world.home / "bentoml"
+    (tmp_path / "exports").mkdir()
     bentoml(world, origin, "export", release.tag, f"{tmp_path / 'exports'}/")
     (archive,) = (tmp_path / "exports").glob("*.bento")
     assert archive.name == f"alphapulse-{release.version}.bento"
