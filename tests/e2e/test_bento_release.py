@@ -223,7 +223,7 @@ def test_the_bentos_own_environment_serves_the_champion(
         open_time, close = db.execute(
             "SELECT open_time, close FROM candles ORDER BY open_time DESC"
         ).fetchone()
-    assert pd.Timestamp(signal["as_of"]) == pd.Timestamp(open_time)
+    assert pd.Timestamp(signal["as_of"]) == pd.Timestamp(open_time, tz="UTC")  # SQLite: naive UTC text
     assert Decimal(signal["reference_price"]) == Decimal(close)
     assert {m["bento_tag"] for m in loaded["models"]} == {CHAMPION}
     probe = "import importlib.util as u; print(u.find_spec('alphapulse'), u.find_spec('prefect'))"
