@@ -1,4 +1,5 @@
-"""Export flow: the MLflow champion into the BentoML model store, then a versioned Bento."""
+"""Export flow: the MLflow champion (and challenger) into the BentoML model store, then a versioned Bento,
+exported to the artifact store when one is configured."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 
-from alphapulse.serving import build_bento, export_model
+from alphapulse.serving import build_bento, export_models, publish_bento
 from alphapulse.settings import get_settings
 from flows.common import engine
 
@@ -15,15 +16,17 @@ from flows.common import engine
 def export_symbol(symbol: str, timeframe: str) -> str | None:
     """The champion's tag in the BentoML store, or None when the gate has not crowned one yet."""
     try:
-        return str(export_model(symbol, timeframe, role="champion", settings=get_settings()))
+        return export_models(symbol, timeframe, settings=get_settings())[0]
     except LookupError as missing:
         print(f"{symbol} {timeframe}: {missing}; nothing to export")
         return None
 
 
 @task(task_run_name="bentoml build", timeout_seconds=1800)
-def build_task(symbols: list[str], timeframe: str) -> str:
-    return build_bento(symbols, timeframe, settings=get_settings())
+def build_task(symbols: list[str], timeframe: str) -> dict[str, str | None]:
+    settings = get_settings()
+    tag = build_bento(symbols, timeframe, settings=settings)
+    return {"tag": tag, "exported_to": publish_bento(tag, settings=settings)}
 
 
 @flow(name="export-champion", log_prints=True)

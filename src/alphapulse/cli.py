@@ -445,11 +445,40 @@ def model_export(
 
 
 @model_app.command("bento")
-def model_bento() -> None:
-    """Build a versioned Bento of the service and the exported champions (`bentoml build`)."""
-    from alphapulse.serving import build_bento
+def model_bento(
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
+    lock: Annotated[
+        Path | None,
+        typer.Option(help="Pin the Bento's packages from this lock (default: this environment's versions)"),
+    ] = None,
+    registry: Annotated[
+        bool,
+        typer.Option(help="Export the registry's champion (and challenger) into the BentoML store first"),
+    ] = True,
+    tag_file: Annotated[Path | None, typer.Option(help="Also write the built tag into this file")] = None,
+) -> None:
+    """Build the versioned Bento of the service and the champions (the release path; docs/DEPLOY.md)."""
+    from alphapulse.serving import build_bento, export_models, publish_bento
 
-    console.print(f"built {build_bento(settings=get_settings())}")
+    settings = get_settings()
+    settings.ensure_dirs()
+    symbols = symbol or settings.symbols
+    try:
+        if registry:
+            for name in symbols:
+                console.print(
+                    f"exported {', '.join(export_models(name, settings.timeframe, settings=settings))}"
+                )
+        tag = build_bento(symbols, settings.timeframe, settings=settings, lock=lock)
+    except (LookupError, ValueError, RuntimeError) as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(f"built {tag}")
+    exported = publish_bento(tag, settings=settings)
+    if exported is not None:
+        console.print(f"exported {tag} to {exported}")
+    if tag_file is not None:
+        tag_file.write_text(tag + "\n", encoding="utf-8")
 
 
 @app.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -50,13 +51,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ALPHAPULSE_BENTOML_HOME", "BENTOML_HOME"),
         description="BentoML model/bento store; the user's BENTOML_HOME wins over the embedded default.",
     )
+    bento_exports_uri: str | None = Field(
+        default=None,
+        description="Artifact store that every built Bento is exported to (`bentoml export`): a folder or "
+        "s3://bucket/prefix; unset keeps Bentos in the local BentoML store only.",
+    )
     data_dir: Path = Field(
         default_factory=lambda data: data["home"] / "data",
         description="Reports, feature Parquet files, exports.",
     )
     bundled_data_dir: Path = Field(
-        default=Path(__file__).resolve().parents[2] / "data",
-        description="The shipped default dataset (repository's data/); set it when installed from a wheel.",
+        default=Path(str(files("alphapulse") / "data")),
+        description="The default dataset; it ships inside the package (alphapulse/data, see its README.md).",
     )
     exchange_api_base: str | None = Field(
         default=None,

@@ -21,7 +21,7 @@ from alphapulse.store.queries import count_candles, count_news
 
 REPO = Path(__file__).resolve().parents[2]
 FEEDS = sorted((REPO / "tests/fixtures/rss").glob("*.rss"))
-BUNDLED = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+BUNDLED = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
 SOURCE = CsvSource("binance", "BTC/USDT", "1h")
 BAR = datetime(2020, 10, 11, 22, tzinfo=UTC)  # close 11353.86 in the bundled data
 

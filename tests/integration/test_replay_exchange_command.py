@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-BUNDLED = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+BUNDLED = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
 HOUR_MS = 3_600_000
 START = "2025-09-01T00:00Z"
 SINCE_MS = 1_756_080_000_000  # 2025-08-25T00:00Z, a week of history before the replay starts

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_ingest_csv_then_quality_report() -> None:
-    csv_path = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+    csv_path = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
     result = runner.invoke(app, ["ingest", "candles", "--csv", str(csv_path), "--symbol", "BTC/USDT"])
     assert result.exit_code == 0, result.output
     assert "43,780" in result.output
@@ -61,7 +61,7 @@ def test_ingest_news_good_and_malformed(tmp_path: Path) -> None:
 
 
 def test_features_build_prints_the_version_and_materializes(isolated_home: Path) -> None:
-    csv_path = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+    csv_path = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
     assert runner.invoke(app, ["ingest", "candles", "--csv", str(csv_path)]).exit_code == 0
     result = runner.invoke(app, ["features", "build", "--symbol", "BTC/USDT"])
     assert result.exit_code == 0, result.output

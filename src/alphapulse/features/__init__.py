@@ -1,6 +1,7 @@
 """Features: pandas-ta indicators, headline sentiment joined as of each bar's close, labels, versions."""
 
 from alphapulse.features.config import FeatureConfig, LabelConfig, SentimentConfig, load_config
+from alphapulse.features.latest import LatestFeatures, latest_stamp, publish_latest, read_latest
 from alphapulse.features.materialize import feature_path, materialize
 from alphapulse.features.matrix import (
     FeatureMatrix,
@@ -21,6 +22,7 @@ __all__ = [
     "FeatureSetReport",
     "HeadlineScorer",
     "LabelConfig",
+    "LatestFeatures",
     "SentimentConfig",
     "anchor_time",
     "build",
@@ -30,9 +32,12 @@ __all__ = [
     "feature_path",
     "feature_set_version",
     "get_scorer",
+    "latest_stamp",
     "load_config",
     "materialize",
     "online_window_bars",
+    "publish_latest",
+    "read_latest",
     "register_scorer",
     "trainable",
     "warmup_bars",

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from alphapulse.features.config import FeatureConfig
+from alphapulse.features.latest import publish_latest
 from alphapulse.features.materialize import materialize
 from alphapulse.features.matrix import FeatureMatrix, build
 from alphapulse.store.queries import load_candles, load_news
@@ -65,7 +66,9 @@ def build_feature_set(
     engine: Engine,
     data_dir: Path,
 ) -> FeatureSetReport:
-    """Build the matrix for one symbol, materialize it under ``data_dir`` and the store, summarize it."""
+    """Build the matrix for one symbol, materialize it under ``data_dir`` and the store, publish its
+    latest row for the service (``features.latest``), summarize it."""
     matrix = build(candles, news, config)
     record = materialize(matrix, engine, symbol, config.timeframe, data_dir)
+    publish_latest(engine, matrix, symbol, candles)
     return summarize(matrix, symbol, Path(record.path))

@@ -1,6 +1,6 @@
 """Serving: the BentoML service's logic (``bentos/service.py`` is a thin wrapper over this package)."""
 
-from alphapulse.serving.bento import build_bento
+from alphapulse.serving.bento import build_bento, export_bento, export_models, import_bento, publish_bento
 from alphapulse.serving.bundle import (
     ServedModel,
     bento_model_name,
@@ -51,10 +51,14 @@ __all__ = [
     "UnauthorizedError",
     "bento_model_name",
     "build_bento",
+    "export_bento",
     "export_champion",
     "export_model",
+    "export_models",
     "http_errors",
+    "import_bento",
     "load_bundle",
+    "publish_bento",
     "route_errors",
     "serve_command",
 ]

@@ -47,7 +47,6 @@ from alphapulse.serving.schemas import (
 )
 from alphapulse.serving.signals import SignalCache
 from alphapulse.settings import Settings
-from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.store import make_engine
 
 LOGGER = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ class ServingRuntime:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self._settings = settings
         self._engine = make_engine(settings.database_url)
-        self._signals = SignalCache(self._engine, pipeline_exchange(settings))
+        self._signals = SignalCache(self._engine)
         #: (symbol, timeframe, role) -> (model tag, bar time, probability, volatility) of the latest bar.
         self._scores: dict[tuple[str, str, str], tuple[str, datetime, float, float | None]] = {}
         self._writer = PredictionWriter(self._engine)

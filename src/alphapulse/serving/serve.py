@@ -1,15 +1,18 @@
-"""``alphapulse serve``: the ``bentoml serve`` command line for the service in this checkout."""
+"""``alphapulse serve``: the ``bentoml serve`` command line for the installed service."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from alphapulse.serving.bento import package_dir
+
 SERVICE = "bentos.service:AlphaPulse"
 
 
 def serve_command(host: str = "127.0.0.1", port: int = 3000) -> list[str]:
-    """Run with ``Settings.tool_environment()`` applied, so the service reads the embedded store."""
+    """Run with ``Settings.tool_environment()`` applied, so the service reads the embedded store. The
+    working directory is the one holding the ``bentos`` package: the checkout, or site-packages."""
     bentoml = str(Path(sys.executable).with_name("bentoml"))
-    return [bentoml, "serve", SERVICE, "--host", host, "--port", str(port), "--working-dir", str(REPO)]
+    working_dir = str(package_dir("bentos").parent)
+    return [bentoml, "serve", SERVICE, "--host", host, "--port", str(port), "--working-dir", working_dir]

@@ -1,4 +1,4 @@
-"""The dataset that ships with AlphaPulse (see data/README.md), read straight into pipeline frames."""
+"""The dataset that ships inside AlphaPulse (alphapulse/data/README.md), read straight into frames."""
 
 from __future__ import annotations
 

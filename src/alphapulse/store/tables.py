@@ -124,6 +124,26 @@ class FeatureSetRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class OnlineFeatureRow(SQLModel, table=True):
+    """The latest bar's features of one instrument and feature set, published by the feature build.
+
+    The service answers ``/signal`` from this row, so it needs nothing but the shared database (no
+    Parquet file of the worker's). ``features`` is a JSON object of float64 values written with
+    ``repr`` (shortest round-trip, NaN as ``NaN``), so the service reads back the very bits the offline
+    matrix holds; ``close`` is the bar's exact close. ``ingested_at`` changes only when the row does.
+    """
+
+    __tablename__ = "online_features"
+
+    feature_set: str = Field(sa_column=Column(String(64), primary_key=True))
+    symbol: str = Field(sa_column=Column(String(32), primary_key=True))
+    timeframe: str = Field(sa_column=Column(String(8), primary_key=True))
+    bar_time: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    close: Decimal = _money()
+    features: str = Field(sa_column=Column(Text, nullable=False))
+    ingested_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class PredictionLog(SQLModel, table=True):
     """Every answer the service gave, with enough context to score it once the outcome is known.
 
@@ -187,3 +207,4 @@ QUALITY_FINDINGS = table_of(QualityFinding)
 FEATURE_SETS = table_of(FeatureSetRecord)
 PREDICTIONS = table_of(PredictionLog)
 RETRAIN_REQUESTS = table_of(RetrainRequest)
+ONLINE_FEATURES = table_of(OnlineFeatureRow)

@@ -22,7 +22,7 @@ def bar(open_ms: int, o: str, h: str, low: str, c: str, v: str) -> Bar:
 
 
 def test_bundled_hourly_file_loads_exactly() -> None:
-    series = load_csv("BTC/USDT", REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz")
+    series = load_csv("BTC/USDT", REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz")
     assert series.interval == "1h"
     assert len(series.bars) == 43_780
     first = series.bars[0]  # 2020-10-07 18:00:00,10639.01,10667.43,10631.44,10664.11,1483.03011
@@ -33,7 +33,7 @@ def test_bundled_hourly_file_loads_exactly() -> None:
 
 
 def test_minute_file_aggregates_to_hours_exactly() -> None:
-    series = load_csv("BTC/USDT", REPO / "data/ohlcv/binance_btcusdt_perp_1m_2022-01.csv.gz")
+    series = load_csv("BTC/USDT", REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_perp_1m_2022-01.csv.gz")
     assert series.interval == "1m"
     minutes = [b for b in series.bars if b.open_ms >= 1_641_002_400_000][:120]  # 2022-01-01 02:00, two hours
     hours = aggregate(minutes, HOUR)

@@ -18,8 +18,8 @@ from alphapulse.sources.csv_candles import CandleCsvError, CsvSource, read_candl
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests/fixtures/csv"
-HOURLY = REPO / "data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
-MINUTE = REPO / "data/ohlcv/binance_btcusdt_perp_1m_2022-01.csv.gz"
+HOURLY = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+MINUTE = REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_perp_1m_2022-01.csv.gz"
 SOURCE = CsvSource("binance", "BTC/USDT", "1h")
 USD = CsvSource("bitstamp", "BTC/USD", "1h")
 

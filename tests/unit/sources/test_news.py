@@ -59,7 +59,7 @@ def test_identity_prefers_guid_then_canonical_url() -> None:
 
 
 def test_bundled_headlines() -> None:
-    rows = read_headline_dataset(REPO / "data/news/cryptonews_2021-10_2022-07.csv.gz")
+    rows = read_headline_dataset(REPO / "src/alphapulse/data/news/cryptonews_2021-10_2022-07.csv.gz")
     assert len(rows) == 7_524
     assert len({r["id"] for r in rows}) == 7_524
     assert rows[0]["published_at"] == datetime(2022, 7, 5, 4, 24, tzinfo=UTC)
