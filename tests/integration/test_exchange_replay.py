@@ -49,7 +49,9 @@ class Wall:
 @pytest.fixture(scope="module")
 def hourly() -> Series:
     """The first bundled hourly candles plus one more, which the tests keep forming."""
-    bundled = load_csv("BTC/USDT", REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz")
+    bundled = load_csv(
+        "BTC/USDT", REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+    )
     return from_bars("BTC/USDT", bundled.bars[: BARS + 1])
 
 

@@ -22,7 +22,9 @@ def bar(open_ms: int, o: str, h: str, low: str, c: str, v: str) -> Bar:
 
 
 def test_bundled_hourly_file_loads_exactly() -> None:
-    series = load_csv("BTC/USDT", REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz")
+    series = load_csv(
+        "BTC/USDT", REPO / "src/alphapulse/data/ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
+    )
     assert series.interval == "1h"
     assert len(series.bars) == 43_780
     first = series.bars[0]  # 2020-10-07 18:00:00,10639.01,10667.43,10631.44,10664.11,1483.03011
