@@ -9,6 +9,7 @@ overrides the URLs (``ALPHAPULSE_DATABASE_URL=postgresql+psycopg://...``).
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -192,10 +193,18 @@ class Settings(BaseSettings):
     def ensure_dirs(self) -> None:
         """Create the local directories the embedded defaults point into."""
         local: list[Path] = [self.home, self.bentoml_home, self.data_dir, self.prefect_home]
-        if "://" not in self.mlflow_artifact_root:
+        if not is_uri(self.mlflow_artifact_root):
             local.append(Path(self.mlflow_artifact_root))
         for path in local:
             path.mkdir(parents=True, exist_ok=True)
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+def is_uri(location: str) -> bool:
+    """``s3://...``, ``file://...`` or MLflow's proxied ``mlflow-artifacts:/``, as opposed to a local path."""
+    return _URI.match(location) is not None
 
 
 @lru_cache(maxsize=1)

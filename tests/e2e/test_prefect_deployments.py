@@ -253,3 +253,47 @@ def volatile_copy(candles: Any) -> list[dict[str, object]]:
             }
         )
     return rows
+
+
+REGISTER_TWO_VERSIONS = """
+from alphapulse.training.registry import make_champion, registered_name
+from alphapulse.training.tracking import client
+
+mlflow_client = client()
+name = registered_name("EVENT/USDT", "1h")
+mlflow_client.create_registered_model(name)
+for _ in range(2):
+    mlflow_client.create_model_version(name, source="models:/placeholder", run_id=None)
+make_champion(mlflow_client, name, "1")
+"""
+
+
+def test_manual_promote_and_rollback_start_the_export_deployment(stack: Stack) -> None:
+    """A champion changed by hand reaches serving the same way as one the gate crowned: the event."""
+    registered = subprocess.run(
+        [sys.executable, "-c", REGISTER_TWO_VERSIONS],
+        env=stack.env,
+        cwd=stack.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    for command in (["promote", "--version", "2"], ["rollback"]):
+        before = len(stack.flow_runs("export-champion/export-champion"))
+        changed = subprocess.run(
+            [str(BIN / "alphapulse"), "model", *command, "--symbol", "EVENT/USDT"],
+            env=stack.env,
+            cwd=stack.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert changed.returncode == 0, changed.stdout + changed.stderr
+        wait_until(
+            lambda before=before: len(stack.flow_runs("export-champion/export-champion")) > before,
+            timeout=120,
+            what=f"an export-champion flow run created by `alphapulse model {command[0]}`",
+        )

@@ -18,6 +18,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from rich.table import Table
 
+from alphapulse.events import MODEL_PROMOTED, emit
 from alphapulse.settings import Settings
 from alphapulse.training.models import NativeClassifier
 from alphapulse.training.predictor import Predictor
@@ -146,7 +147,7 @@ def promote(
     mlflow_client.get_model_version(name, version)
     change = make_champion(mlflow_client, name, version)
     mlflow_client.set_model_version_tag(name, version, "promoted_by", "manual")
-    return change
+    return _announce(change, "manual")
 
 
 def rollback(symbol: str, timeframe: str, *, settings: Settings | None = None) -> AliasChange:
@@ -165,9 +166,21 @@ def rollback(symbol: str, timeframe: str, *, settings: Settings | None = None) -
             name, current.version, "rolled_back_at", datetime.now(UTC).isoformat()
         )
     was = current.version if current else None
-    return AliasChange(
+    change = AliasChange(
         name, was, restored, f"{name}: rolled back, champion is version {restored} (was {was})"
     )
+    return _announce(change, "rollback")
+
+
+def _announce(change: AliasChange, how: str) -> AliasChange:
+    """A champion changed by hand starts the same export and rollout as one crowned by the gate."""
+    if change.previous != change.current:
+        emit(
+            MODEL_PROMOTED,
+            model_name=change.name,
+            payload={"version": change.current, "previous": change.previous, "how": how},
+        )
+    return change
 
 
 def list_versions(symbol: str, timeframe: str, *, settings: Settings | None = None) -> list[VersionInfo]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from alphapulse.settings import Settings, get_settings
+from alphapulse.settings import Settings, get_settings, is_uri
 
 
 def client(settings: Settings | None = None) -> MlflowClient:
@@ -21,9 +21,10 @@ def client(settings: Settings | None = None) -> MlflowClient:
 
 
 def artifact_location(settings: Settings, name: str) -> str:
-    """``<artifact root>/<name>``; a local root becomes a file:// URI, a remote one (s3://...) is kept."""
+    """``<artifact root>/<name>``; a local root becomes a file:// URI, any URI (``s3://``, the tracking
+    server's proxied ``mlflow-artifacts:/``) is kept."""
     root = settings.mlflow_artifact_root
-    base = root.rstrip("/") if "://" in root else Path(root).resolve().as_uri()
+    base = root.rstrip("/") if is_uri(root) else Path(root).resolve().as_uri()
     return f"{base}/{name}"
 
 
