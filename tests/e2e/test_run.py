@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from tests.support.processes import clean_environment
 
 BIN = Path(sys.executable).parent
+API_STARTED = re.compile(r"Prefect local API \S+ started in ([0-9.]+) s")
 
 pytestmark = pytest.mark.e2e
 
@@ -59,4 +61,11 @@ def test_run_twice_second_is_cached_and_changes_nothing(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     assert state(home) == after_first
     assert "no new data since the last training" in second.stdout
-    print(f"alphapulse run: first {first_seconds:.1f} s, second {second_seconds:.1f} s")
+    starts = [
+        match.group(1) for run in (first, second) for match in [API_STARTED.search(run.stdout)] if match
+    ]
+    assert len(starts) == 2, "each run starts (and awaits) its own local Prefect API"
+    print(
+        f"alphapulse run: first {first_seconds:.1f} s, second {second_seconds:.1f} s; "
+        f"Prefect local API started in {starts[0]} s and {starts[1]} s"
+    )
