@@ -25,8 +25,6 @@ from alphapulse.timeframes import TIMEFRAME_EXAMPLES, timeframe_seconds
 
 ENV_PREFIX = "ALPHAPULSE_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-#: Settings whose values are never echoed back in an error message.
-_SECRET_FIELDS = frozenset({"admin_api_key"})
 
 
 class SettingsError(ValueError):
@@ -311,17 +309,6 @@ def _make_dir(path: Path, field: str) -> None:
         )
 
 
-def _shown(field: str, value: object) -> str:
-    if field in _SECRET_FIELDS:
-        return "'***'"
-    if field == "database_url" and isinstance(value, str):
-        try:
-            return repr(make_url(value).render_as_string(hide_password=True))
-        except ArgumentError:
-            return "'<unparseable URL>'"
-    return repr(value)
-
-
 def _one_line(error: ValidationError) -> str:
     """Every problem of a ValidationError as ``ALPHAPULSE_X='value': what is wrong``, joined by "; "."""
     problems = []
@@ -330,7 +317,7 @@ def _one_line(error: ValidationError) -> str:
             continue
         field = str(item["loc"][0]) if item["loc"] else ""
         message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{variable(field)}={_shown(field, item.get('input'))}: {message}")
+        problems.append(f"{variable(field)}={item.get('input')!r}: {message}")
     return "; ".join(problems)
 
 
