@@ -90,7 +90,7 @@ def test_a_home_that_cannot_be_created_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"^ALPHAPULSE_DATA_DIR=.*blocker/data: cannot create .*"):
         settings.ensure_dirs()
     beneath_a_file = Settings(home=blocked / "home")
-    with pytest.raises(SettingsError, match="^ALPHAPULSE_HOME=.*expected a folder that can be created"):
+    with pytest.raises(SettingsError, match=r"^ALPHAPULSE_HOME=.*expected a folder that can be created"):
         beneath_a_file.apply_tool_environment()
 
 
