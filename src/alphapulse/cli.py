@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -48,10 +49,9 @@ def _where(settings: Settings) -> str:
 
 
 class _Commands(TyperGroup):
-    """Settings and database errors of any command end in one line and exit code 2 or 1, no traceback.
-
-    Database errors name the (password-masked) URL and home, since they are most often a wrong setting.
-    """
+    """Settings, database and MLflow errors of any command end in one line (exit code 2 or 1), no
+    traceback. Database and MLflow errors name the (password-masked) URL and the home, since they are most
+    often a wrong setting or a home other than the one meant."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context
         try:
@@ -65,6 +65,18 @@ class _Commands(TyperGroup):
             err_console.print(
                 f"[red]error:[/] database {settings.database_display()} (ALPHAPULSE_DATABASE_URL): {reason}; "
                 f"home {settings.home.resolve()}",
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1) from None
+        except Exception as error:
+            tracking = sys.modules.get("mlflow.exceptions")  # loaded only by the commands that use MLflow
+            if tracking is None or not isinstance(error, tracking.MlflowException):
+                raise
+            settings = get_settings()
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            err_console.print(
+                f"[red]error:[/] MLflow {settings.mlflow_tracking_uri} (ALPHAPULSE_MLFLOW_TRACKING_URI): "
+                f"{reason}; home {settings.home.resolve()}",
                 soft_wrap=True,
             )
             raise typer.Exit(code=1) from None
