@@ -30,6 +30,7 @@ from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
 from alphapulse.store.queries import count_candles, count_news, latest_candle, stored_symbols
+from alphapulse.timeframes import TIMEFRAME_EXAMPLES, timeframe_seconds
 
 if TYPE_CHECKING:
     from alphapulse.monitoring.drift import MissingColumn
@@ -168,6 +169,16 @@ def db_current() -> None:
     console.print(f"database: {current_revision(engine)}  code head: {head_revision()}")
 
 
+def _checked_timeframe(value: str) -> str:
+    try:
+        timeframe_seconds(value)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"{value!r}: expected <n><s|m|h|d|w>, one of e.g. {', '.join(TIMEFRAME_EXAMPLES)}"
+        ) from error
+    return value
+
+
 def _parse_since(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -204,7 +215,9 @@ def _report_table(reports: list[IngestReport]) -> Table:
 def ingest_candles(
     exchange: Annotated[str, typer.Option(help="ccxt exchange id, e.g. binance")] = "binance",
     symbol: Annotated[str, typer.Option(help="Unified symbol, e.g. BTC/USDT")] = "BTC/USDT",
-    timeframe: Annotated[str, typer.Option(help="Bar timeframe, e.g. 1h")] = "1h",
+    timeframe: Annotated[
+        str, typer.Option(help="Bar timeframe, e.g. 1h", callback=_checked_timeframe)
+    ] = "1h",
     since: Annotated[str, typer.Option(help="Backfill start (ISO date, UTC)")] = "2024-01-01",
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Import a CSV file instead of the exchange")
@@ -335,7 +348,7 @@ def quality_report(
 def features_build(
     exchange: Annotated[str, typer.Option(help="Exchange the candles came from")] = "binance",
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: every stored one")] = None,
-    timeframe: Annotated[str, typer.Option(help="Bar timeframe")] = "1h",
+    timeframe: Annotated[str, typer.Option(help="Bar timeframe", callback=_checked_timeframe)] = "1h",
     config: Annotated[
         Path | None, typer.Option(help="Feature config YAML (default: the shipped one)")
     ] = None,

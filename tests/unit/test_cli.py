@@ -225,3 +225,10 @@ def test_machine_readable_keeps_money_exact() -> None:
         {"close": Decimal("11353.86000000"), "at": datetime(2024, 1, 1, tzinfo=UTC), "nan": float("nan")}
     )
     assert document == {"close": "11353.86000000", "at": "2024-01-01T00:00:00+00:00", "nan": None}
+
+
+def test_a_timeframe_option_is_checked_before_any_work() -> None:
+    result = runner.invoke(app, ["features", "build", "--timeframe", "1hour"])
+    assert result.exit_code == 2
+    message = "".join(result.stderr.replace("│", "").split())  # typer's error box, unwrapped
+    assert "'1hour':expected<n><s|m|h|d|w>,oneofe.g.1m,5m,15m,30m,1h,4h,1d,1w" in message
