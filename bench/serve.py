@@ -47,7 +47,7 @@ from pydantic import BaseModel
 
 from alphapulse.serving import CandleIn, HeadlineIn, Prediction, ServingRuntime
 from alphapulse.settings import Settings, get_settings
-from tests.support.processes import clean_environment, running, wait_until
+from tests.support.processes import clean_environment, exit_on_termination, running, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
@@ -363,7 +363,7 @@ def main() -> None:
         f"/predict sends {len(bodies['/predict']) // 1024} KiB; alphapulse runs {workers} worker(s)"
     )
     results: Results = {}
-    with ExitStack() as stack:
+    with exit_on_termination(), ExitStack() as stack:
         servers = [
             stack.enter_context(
                 server(kind, settings, args.port + offset, work / f"{kind}.log", workers, args.recycle)

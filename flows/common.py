@@ -22,6 +22,9 @@ TRANSIENT = (ExchangeSourceError, FeedUnavailableError)
 NETWORK_RETRIES = 3
 NETWORK_BACKOFF = exponential_backoff(backoff_factor=10)
 NETWORK_JITTER = 0.5
+# Timeouts: mapped tasks run in Prefect's worker threads, where a timeout cannot interrupt anything (Prefect
+# warns on every such run), so they carry none; their flow, which runs in the main thread, bounds them.
+# Tasks called directly (in the flow's thread) keep their own.
 #: Derived data is cached on its inputs (which include a fingerprint of the source data) and on the code.
 DERIVED_CACHE = INPUTS + TASK_SOURCE
 DERIVED_CACHE_EXPIRATION = timedelta(days=7)

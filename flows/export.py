@@ -12,7 +12,7 @@ from alphapulse.settings import get_settings
 from flows.common import engine
 
 
-@task(task_run_name="export {symbol} {timeframe}", timeout_seconds=600)
+@task(task_run_name="export {symbol} {timeframe}")
 def export_symbol(symbol: str, timeframe: str) -> str | None:
     """The champion's tag in the BentoML store, or None when the gate has not crowned one yet."""
     try:
@@ -29,7 +29,7 @@ def build_task(symbols: list[str], timeframe: str) -> dict[str, str | None]:
     return {"tag": tag, "exported_to": publish_bento(tag, settings=settings)}
 
 
-@flow(name="export-champion", log_prints=True)
+@flow(name="export-champion", log_prints=True, timeout_seconds=2400)
 def export_champion(
     symbols: list[str] | None = None, timeframe: str | None = None, build: bool = True
 ) -> dict[str, Any]:

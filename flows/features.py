@@ -22,7 +22,6 @@ def fingerprint(exchange: str, symbol: str, timeframe: str) -> str:
 
 @task(
     task_run_name="features {symbol} {timeframe}",
-    timeout_seconds=1800,
     cache_policy=DERIVED_CACHE,
     cache_expiration=DERIVED_CACHE_EXPIRATION,
     persist_result=True,
@@ -37,7 +36,7 @@ def build_symbol_features(exchange: str, symbol: str, timeframe: str, data: str)
     return {**asdict(report), "path": str(report.path)}
 
 
-@flow(name="build-features", log_prints=True)
+@flow(name="build-features", log_prints=True, timeout_seconds=1800)
 def build_features(
     symbols: list[str] | None = None, exchange: str | None = None, timeframe: str | None = None
 ) -> list[dict[str, Any]]:

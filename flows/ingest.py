@@ -15,7 +15,6 @@ from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engin
 
 @task(
     task_run_name="candles {exchange} {symbol} {timeframe}",
-    timeout_seconds=3600,
     retries=NETWORK_RETRIES,
     retry_delay_seconds=NETWORK_BACKOFF,
     retry_jitter_factor=NETWORK_JITTER,
@@ -32,7 +31,6 @@ def ingest_bundled_candles_task() -> dict[str, Any]:
 
 @task(
     task_run_name="feed {location}",
-    timeout_seconds=300,
     retries=NETWORK_RETRIES,
     retry_delay_seconds=NETWORK_BACKOFF,
     retry_jitter_factor=NETWORK_JITTER,
@@ -47,7 +45,7 @@ def ingest_bundled_headlines_task() -> dict[str, Any]:
     return asdict(ingest_bundled_headlines(engine()))
 
 
-@flow(name="ingest-candles", log_prints=True)
+@flow(name="ingest-candles", log_prints=True, timeout_seconds=3600)
 def ingest_candles(
     symbols: list[str] | None = None,
     exchange: str | None = None,
@@ -68,7 +66,7 @@ def ingest_candles(
     return [future.result() for future in futures]
 
 
-@flow(name="ingest-news", log_prints=True)
+@flow(name="ingest-news", log_prints=True, timeout_seconds=900)
 def ingest_news(feeds: list[str] | None = None) -> list[dict[str, Any]]:
     """Configured RSS/Atom feeds; with none configured and no exchange, the bundled headlines."""
     settings = get_settings()

@@ -30,7 +30,6 @@ def champion_task(symbol: str, timeframe: str) -> str | None:
 
 @task(
     task_run_name="drift {symbol} {timeframe}",
-    timeout_seconds=1800,
     cache_policy=DERIVED_CACHE,
     cache_expiration=DERIVED_CACHE_EXPIRATION,
     persist_result=True,
@@ -41,7 +40,7 @@ def drift_task(exchange: str, symbol: str, timeframe: str, data: str, champion: 
     return check_drift(engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, settings=settings)
 
 
-@task(task_run_name="outcomes {symbol} {timeframe}", timeout_seconds=600)
+@task(task_run_name="outcomes {symbol} {timeframe}")
 def outcomes_task(exchange: str, symbol: str, timeframe: str) -> OutcomeCheck:
     settings = get_settings()
     return check_outcomes(engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, settings=settings)
@@ -62,7 +61,7 @@ def retention_task() -> dict[str, Any]:
     return apply_retention(engine(), get_settings()).summary()
 
 
-@flow(name="monitor", log_prints=True)
+@flow(name="monitor", log_prints=True, timeout_seconds=1800)
 def monitor(
     symbols: list[str] | None = None, exchange: str | None = None, timeframe: str | None = None
 ) -> dict[str, Any]:

@@ -2,35 +2,122 @@
 
 from __future__ import annotations
 
-import subprocess
+import os
+import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
+from enum import StrEnum
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
+from typer.core import TyperGroup
 
-from alphapulse import __version__
-from alphapulse.console import console, err_console, progress
+from alphapulse.console import configure_logging, console, err_console, print_json, progress
 from alphapulse.ingest import IngestReport, ingest_csv, ingest_feed, ingest_symbol
 from alphapulse.quality import stored_findings
-from alphapulse.settings import get_settings
+from alphapulse.settings import Settings, SettingsError, get_settings
 from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.sources.csv_candles import CandleCsvError, CsvSource
 from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
 from alphapulse.store.queries import count_candles, count_news, latest_candle, stored_symbols
+from alphapulse.timeframes import TIMEFRAME_EXAMPLES, timeframe_seconds
 
 if TYPE_CHECKING:
     from alphapulse.monitoring.drift import MissingColumn
     from alphapulse.training.train import TrainingReport
+    from flows.pipeline import PipelineResult
+
+
+class ProfileChoice(StrEnum):
+    """Training profiles (alphapulse.training.config.Profile) as a closed choice of the command line."""
+
+    fast = "fast"
+    full = "full"
+
+
+def _where(settings: Settings) -> str:
+    return "; ".join(f"{name} {value}" for name, value in settings.describe())
+
+
+class _Commands(TyperGroup):
+    """Settings, database and MLflow errors of any command end in one line (exit code 2 or 1), no
+    traceback. Database and MLflow errors name the (password-masked) URL and the home, since they are most
+    often a wrong setting or a home other than the one meant."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context
+        try:
+            return super().invoke(ctx)
+        except SettingsError as error:
+            err_console.print(f"[red]error:[/] {error}", soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        except DBAPIError as error:
+            settings = get_settings()
+            reason = str(error.orig or error).strip().splitlines()[0]
+            err_console.print(
+                f"[red]error:[/] database {settings.database_display()} (ALPHAPULSE_DATABASE_URL): {reason}; "
+                f"home {settings.home.resolve()}",
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1) from None
+        except Exception as error:
+            tracking = sys.modules.get("mlflow.exceptions")  # loaded only by the commands that use MLflow
+            if tracking is None or not isinstance(error, tracking.MlflowException):
+                raise
+            settings = get_settings()
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            err_console.print(
+                f"[red]error:[/] MLflow {settings.mlflow_tracking_uri} (ALPHAPULSE_MLFLOW_TRACKING_URI): "
+                f"{reason}; home {settings.home.resolve()}",
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1) from None
+
+
+def _version_text() -> str:
+    try:
+        return package_version("alphapulse")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        from alphapulse import __version__
+
+        return __version__
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        console.print(f"alphapulse {_version_text()}")
+        raise typer.Exit()
+
+
+@contextmanager
+def _json_output(enabled: bool) -> Iterator[None]:
+    """With --json, stdout carries only the JSON document: tables and notes are silenced meanwhile."""
+    previous = console.quiet
+    console.quiet = previous or enabled
+    try:
+        yield
+    finally:
+        console.quiet = previous
+
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the result as one JSON document on stdout (docs/CLI.md)")
+]
 
 # Heavy libraries (MLflow, BentoML, pandas-ta, Evidently, Prefect) are imported inside the commands that
 # use them, so `alphapulse --help` and the light commands start quickly.
-app = typer.Typer(help="AlphaPulse: crypto trading signals from candles and news.", no_args_is_help=True)
+app = typer.Typer(
+    help="AlphaPulse: crypto trading signals from candles and news.", no_args_is_help=True, cls=_Commands
+)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Bring candles and news into the store.", no_args_is_help=True)
 quality_app = typer.Typer(help="Data-quality findings and quarantine.", no_args_is_help=True)
@@ -44,15 +131,24 @@ app.add_typer(model_app, name="model")
 
 
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the installed version and exit"
+        ),
+    ] = False,
+) -> None:
     """AlphaPulse command line."""
-    get_settings().apply_tool_environment()
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    settings.apply_tool_environment()
 
 
 @app.command()
 def version() -> None:
     """Print the installed AlphaPulse version."""
-    console.print(__version__)
+    console.print(_version_text())
 
 
 @db_app.command("upgrade")
@@ -71,6 +167,16 @@ def db_current() -> None:
     """Show the database's revision beside the code's head revision."""
     engine = make_engine()
     console.print(f"database: {current_revision(engine)}  code head: {head_revision()}")
+
+
+def _checked_timeframe(value: str) -> str:
+    try:
+        timeframe_seconds(value)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"{value!r}: expected <n><s|m|h|d|w>, one of e.g. {', '.join(TIMEFRAME_EXAMPLES)}"
+        ) from error
+    return value
 
 
 def _parse_since(value: str) -> datetime:
@@ -109,7 +215,9 @@ def _report_table(reports: list[IngestReport]) -> Table:
 def ingest_candles(
     exchange: Annotated[str, typer.Option(help="ccxt exchange id, e.g. binance")] = "binance",
     symbol: Annotated[str, typer.Option(help="Unified symbol, e.g. BTC/USDT")] = "BTC/USDT",
-    timeframe: Annotated[str, typer.Option(help="Bar timeframe, e.g. 1h")] = "1h",
+    timeframe: Annotated[
+        str, typer.Option(help="Bar timeframe, e.g. 1h", callback=_checked_timeframe)
+    ] = "1h",
     since: Annotated[str, typer.Option(help="Backfill start (ISO date, UTC)")] = "2024-01-01",
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Import a CSV file instead of the exchange")
@@ -132,6 +240,9 @@ def ingest_candles(
     A bar already stored with other values is never replaced silently: it is quarantined as a conflict
     (see `alphapulse quality report`) unless --correct is given.
     """
+    if csv is not None and not csv.is_file():
+        err_console.print(f"[red]error:[/] --csv {csv}: no such file", soft_wrap=True)
+        raise typer.Exit(code=2)
     settings = get_settings()
     settings.ensure_dirs()
     engine = ensure_schema()
@@ -199,9 +310,23 @@ def quality_report(
         str, typer.Option(help="Only datasets starting with this, e.g. candles: or news:")
     ] = "",
     details: Annotated[bool, typer.Option(help="List every finding, not just the counts")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show data-quality findings; quarantined rows are kept in the findings, never dropped."""
     findings = stored_findings(ensure_schema(), dataset_prefix=dataset)
+    if as_json:
+        counts_json = Counter((f.dataset, f.check_name, f.severity, f.quarantined) for f in findings)
+        print_json(
+            {
+                "findings": len(findings),
+                "summary": [
+                    {"dataset": d, "check": c, "severity": v, "quarantined": q, "count": n}
+                    for (d, c, v, q), n in sorted(counts_json.items())
+                ],
+                **({"details": [f.model_dump() for f in findings]} if details else {}),
+            }
+        )
+        return
     summary = Table(title=f"Data quality: {len(findings):,} finding(s)")
     for column in ("dataset", "check", "severity", "count", "quarantined"):
         summary.add_column(column, justify="right" if column in ("count", "quarantined") else "left")
@@ -223,7 +348,7 @@ def quality_report(
 def features_build(
     exchange: Annotated[str, typer.Option(help="Exchange the candles came from")] = "binance",
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: every stored one")] = None,
-    timeframe: Annotated[str, typer.Option(help="Bar timeframe")] = "1h",
+    timeframe: Annotated[str, typer.Option(help="Bar timeframe", callback=_checked_timeframe)] = "1h",
     config: Annotated[
         Path | None, typer.Option(help="Feature config YAML (default: the shipped one)")
     ] = None,
@@ -320,6 +445,36 @@ def _missing_text(missing: Sequence[MissingColumn]) -> str:
     return "; ".join(f"{len(cols)} in {side}: {', '.join(cols)}" for side, cols in sides.items()) or "none"
 
 
+def _training_summary(report: TrainingReport, *, cached: bool = False) -> dict[str, Any]:
+    """What --json prints for a training: the gate's decision on its window, and every row's figures."""
+    from alphapulse.training.table import summary_frame
+
+    decision = report.decision
+    frame = summary_frame(report.evaluations)
+    return {
+        "registered_model": report.registered_model,
+        "symbol": report.symbol,
+        "timeframe": report.timeframe,
+        "profile": report.profile,
+        "cached": cached,
+        "feature_version": report.feature_version,
+        "data_start": report.data_start,
+        "data_end": report.data_end,
+        "rows": report.rows,
+        "challenger": report.challenger,
+        "version": report.version,
+        "champion": report.champion,
+        "run_id": report.run_id,
+        "gate": {
+            "promote": decision.promote,
+            "window": {"start": decision.window[0], "end": decision.window[1]},
+            "reasons": list(decision.reasons),
+            "duels": [asdict(duel) for duel in decision.duels],
+        },
+        "evaluations": {str(name): row.to_dict() for name, row in frame.iterrows()},
+    }
+
+
 def _training_tables(reports: list[TrainingReport], *, cached: bool = False) -> None:
     from alphapulse.training import results_table
 
@@ -335,11 +490,14 @@ def _training_tables(reports: list[TrainingReport], *, cached: bool = False) -> 
                 f"{report.rows:,} bars {report.data_start[:10]} .. {report.data_end[:10]}, net of fees",
                 report.evaluations,
                 report.decision,
+                challenger=report.challenger,
             )
         )
         verdict = "[bold green]PROMOTED[/]" if report.decision.promote else "[yellow]not promoted[/]"
+        start, end = report.decision.window
         console.print(
-            f"challenger {report.challenger} (version {report.version}): {verdict}; "
+            f"gate, on the latest walk-forward window only ({start[:16]} .. {end[:16]}): challenger "
+            f"{report.challenger} (version {report.version}) {verdict}; "
             f"champion is {'version ' + report.champion if report.champion else 'none'}"
         )
         for reason in report.decision.reasons:
@@ -348,46 +506,57 @@ def _training_tables(reports: list[TrainingReport], *, cached: bool = False) -> 
 
 @app.command()
 def train(
-    profile: Annotated[str, typer.Option(help="fast (development) or full (all folds, more trees)")] = "fast",
+    profile: Annotated[
+        ProfileChoice, typer.Option(help="fast (development) or full (all folds, more trees)")
+    ] = ProfileChoice.fast,
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Train every model family, evaluate walk-forward beside baselines, log to MLflow, run the gate."""
     from alphapulse.training.from_store import train_from_store
 
-    if profile not in ("fast", "full"):
-        raise typer.BadParameter("choose fast or full", param_hint="--profile")
     settings = get_settings()
     settings.ensure_dirs()
     engine = ensure_schema()
     reports = []
-    for name in symbol or settings.symbols:
-        with progress() as bar:
-            bar.add_task(f"training {name} ({profile})", total=None)
-            try:
-                reports.append(
-                    train_from_store(
-                        engine,
-                        exchange=pipeline_exchange(settings),
-                        symbol=name,
-                        timeframe=settings.timeframe,
-                        profile="full" if profile == "full" else "fast",
-                        settings=settings,
+    with _json_output(as_json):
+        for name in symbol or settings.symbols:
+            with progress() as bar:
+                bar.add_task(f"training {name} ({profile.value})", total=None)
+                try:
+                    reports.append(
+                        train_from_store(
+                            engine,
+                            exchange=pipeline_exchange(settings),
+                            symbol=name,
+                            timeframe=settings.timeframe,
+                            profile="full" if profile is ProfileChoice.full else "fast",
+                            settings=settings,
+                        )
                     )
-                )
-            except ValueError as error:
-                err_console.print(f"[red]error:[/] {error}")
-                raise typer.Exit(code=1) from error
-    _training_tables(reports)
+                except ValueError as error:
+                    err_console.print(f"[red]error:[/] {error}")
+                    raise typer.Exit(code=1) from error
+        _training_tables(reports)
+    if as_json:
+        print_json([_training_summary(report) for report in reports])
 
 
 @model_app.command("list")
-def model_list(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT") -> None:
+def model_list(
+    symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT", as_json: JsonOption = False
+) -> None:
     """Registered versions with their aliases, data windows and gate decisions."""
     from alphapulse.training import list_versions, registered_name, versions_table
 
     settings = get_settings()
     infos = list_versions(symbol, settings.timeframe, settings=settings)
     name = registered_name(symbol, settings.timeframe)
+    if as_json:
+        print_json(
+            {"registered_model": name, "tracking_uri": settings.mlflow_tracking_uri, "versions": infos}
+        )
+        return
     if not infos:
         console.print(f"{name}: no registered versions yet (run `alphapulse train`)")
         return
@@ -489,20 +658,57 @@ def serve(
     """Run the BentoML service (`bentoml serve`) on the configured stack; see docs/SERVING.md."""
     from alphapulse.serving import serve_command
 
-    raise typer.Exit(subprocess.call(serve_command(host, port)))
+    command = serve_command(host, port)
+    console.file.flush()
+    # Replaced by the server (same PID, the tool environment inherited): stopping this PID stops the
+    # server and its workers, and nothing of ours is left waiting in between.
+    os.execv(command[0], command)  # noqa: S606 (the server's own argv, no shell)
 
 
 @app.command()
 def run(
-    profile: Annotated[str, typer.Option(help="Training profile: fast or full")] = "fast",
+    profile: Annotated[ProfileChoice, typer.Option(help="Training profile")] = ProfileChoice.fast,
+    as_json: JsonOption = False,
 ) -> None:
     """The main job: the Prefect `pipeline` flow (ingest, features, train, gate, drift), then a summary."""
-    from alphapulse.serving.freshness import freshness_note
+    from flows.local_api import LocalApiError, start_local_api
     from flows.pipeline import pipeline  # Prefect loads on demand: the other commands stay quick
 
     settings = get_settings()
     settings.ensure_dirs()
-    result = pipeline(profile="full" if profile == "full" else "fast")
+    where = Table(title="AlphaPulse state", show_header=False)
+    for name, value in settings.describe():
+        where.add_row(name, value)
+    with _json_output(as_json):
+        console.print(where)
+        try:
+            local_api = start_local_api(settings)
+        except LocalApiError as error:
+            err_console.print(f"[red]error:[/] {error}", soft_wrap=True)
+            raise typer.Exit(code=1) from error
+        if local_api is not None:
+            console.print(f"Prefect local API {local_api.url} started in {local_api.startup_seconds:.1f} s")
+        result = pipeline(profile="full" if profile is ProfileChoice.full else "fast")
+        summary = _run_summary(settings, result)
+    if as_json:
+        print_json(
+            {
+                **summary,
+                "prefect_api_startup_seconds": local_api.startup_seconds if local_api else None,
+                "candles": result.candles,
+                "news": result.news,
+                "features": result.features,
+                "training": [_training_summary(t.report, cached=t.cached) for t in result.training],
+                "export": result.export,
+                "monitoring": result.monitoring,
+            }
+        )
+
+
+def _run_summary(settings: Settings, result: PipelineResult) -> dict[str, Any]:
+    """Print the run's tables; returns the summary figures that --json carries."""
+    from alphapulse.serving.freshness import freshness_note
+
     engine = ensure_schema()
     console.print(_report_table([IngestReport(**r) for r in [*result.candles, *result.news]]))
     features = Table(title="Feature sets")
@@ -540,6 +746,7 @@ def run(
         f"{settings.mlflow_tracking_uri} (mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",
     )
     summary.add_row("models", "alphapulse model list")
+    summary.add_row("home", str(settings.home.resolve()))
     exported = [tag for tag in result.export["exported"] if tag]
     summary.add_row(
         "serving",
@@ -547,18 +754,26 @@ def run(
         if exported
         else "no champion yet (the gate refused), so nothing to serve; see the reasons above",
     )
+    freshness = {}
     for symbol in settings.symbols:
         latest = latest_candle(engine, pipeline_exchange(settings), symbol, settings.timeframe)
-        summary.add_row(
-            f"freshness {symbol}",
-            freshness_note(
-                latest["open_time"] if latest else None,
-                settings.timeframe,
-                datetime.now(UTC),
-                settings.serving_max_age_bars,
-            ),
+        freshness[symbol] = freshness_note(
+            latest["open_time"] if latest else None,
+            settings.timeframe,
+            datetime.now(UTC),
+            settings.serving_max_age_bars,
         )
+        summary.add_row(f"freshness {symbol}", freshness[symbol])
     console.print(summary)
+    return {
+        "home": str(settings.home.resolve()),
+        "database": settings.database_display(),
+        "tracking_uri": settings.mlflow_tracking_uri,
+        "candles_stored": count_candles(engine),
+        "headlines_stored": count_news(engine),
+        "quality_findings": len(stored_findings(engine)),
+        "freshness": freshness,
+    }
 
 
 @app.command("replay-exchange")

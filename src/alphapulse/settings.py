@@ -8,21 +8,35 @@ overrides the URLs (``ALPHAPULSE_DATABASE_URL=postgresql+psycopg://...``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from alphapulse.timeframes import TIMEFRAME_EXAMPLES, timeframe_seconds
+
+ENV_PREFIX = "ALPHAPULSE_"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used: one line naming the variable, its value and what is expected."""
 
 
 class Settings(BaseSettings):
     """Runtime configuration; derived paths default to places under ``home``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ALPHAPULSE_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
@@ -72,13 +86,27 @@ class Settings(BaseSettings):
     exchange: str | None = Field(
         default=None, description="ccxt exchange id to ingest from; unset means the bundled dataset."
     )
-    symbols: list[str] = Field(default=["BTC/USDT"], description="Symbols the pipeline ingests and models.")
+    symbols: Annotated[list[str], NoDecode] = Field(
+        default=["BTC/USDT"],
+        min_length=1,
+        description="Symbols the pipeline ingests and models: comma-separated (BTC/USDT,ETH/USDT) or a JSON "
+        "list.",
+    )
     timeframe: str = Field(default="1h", description="Bar timeframe of the pipeline.")
     backfill_since: str = Field(default="2024-01-01", description="First bar of a backfill (ISO date, UTC).")
-    news_feeds: list[str] = Field(default=[], description="RSS/Atom URLs or files to ingest.")
+    news_feeds: Annotated[list[str], NoDecode] = Field(
+        default=[], description="RSS/Atom URLs or files to ingest: comma-separated or a JSON list."
+    )
     prefect_home: Path = Field(
         default_factory=lambda data: data["home"] / "prefect",
         description="PREFECT_HOME for local runs (Prefect without a server) unless PREFECT_HOME is set.",
+    )
+    prefect_startup_timeout_seconds: int = Field(
+        default=120,
+        ge=1,
+        description="Seconds a run without PREFECT_API_URL waits for Prefect's local API to start (Prefect's "
+        "own default, 20 s, is too short on a fresh home on a small or busy machine); also exported as "
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.",
     )
     drift_share_threshold: float = Field(
         default=0.5,
@@ -160,7 +188,47 @@ class Settings(BaseSettings):
         description="/signal answers 503 when its latest bar closed more than this many bars of its "
         "timeframe ago (the bundled data is years old: raise it, e.g. to 1e6, to serve that).",
     )
-    log_level: str = Field(default="INFO")
+    log_level: LogLevel = Field(
+        default="INFO",
+        description="Level of AlphaPulse's own log records and of the Prefect run logs (any case).",
+    )
+
+    @field_validator("symbols", "news_feeds", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """A JSON list, or comma-separated items (the shell-friendly form), blanks dropped."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"not a valid JSON list ({error.msg})") from error
+        return [item.strip() for item in text.split(",") if item.strip()]
+
+    @field_validator("timeframe")
+    @classmethod
+    def _known_timeframe(cls, value: str) -> str:
+        try:
+            timeframe_seconds(value)
+        except ValueError as error:
+            raise ValueError(
+                f"expected <n><s|m|h|d|w>, one of e.g. {', '.join(TIMEFRAME_EXAMPLES)}"
+            ) from error
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("home")
+    @classmethod
+    def _home_not_a_file(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError("expected a folder (it is a file)")
+        return value
 
     @property
     def bundled(self) -> bool:
@@ -172,8 +240,10 @@ class Settings(BaseSettings):
         return {
             "PREFECT_HOME": str(self.prefect_home.resolve()),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(self.prefect_startup_timeout_seconds),
             "BENTOML_HOME": str(self.bentoml_home.resolve()),
             "BENTOML_DO_NOT_TRACK": "true",
+            "PREFECT_LOGGING_LEVEL": self.log_level,
             "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
             # BentoML records an OpenTelemetry span per request even at sample rate 0 (half the cost of a
             # /signal call); set OTEL_SDK_DISABLED=false yourself when you export traces.
@@ -182,7 +252,8 @@ class Settings(BaseSettings):
 
     def apply_tool_environment(self) -> None:
         """Export :meth:`tool_environment` for this process and its children; the user's own values win."""
-        self.prefect_home.mkdir(parents=True, exist_ok=True)
+        _make_dir(self.home, "home")
+        _make_dir(self.prefect_home, "prefect_home")
         for name, value in self.tool_environment().items():
             os.environ.setdefault(name, value)
 
@@ -192,11 +263,73 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         """Create the local directories the embedded defaults point into."""
-        local: list[Path] = [self.home, self.bentoml_home, self.data_dir, self.prefect_home]
+        local: list[tuple[Path, str]] = [
+            (self.home, "home"),
+            (self.bentoml_home, "bentoml_home"),
+            (self.data_dir, "data_dir"),
+            (self.prefect_home, "prefect_home"),
+        ]
         if not is_uri(self.mlflow_artifact_root):
-            local.append(Path(self.mlflow_artifact_root))
-        for path in local:
-            path.mkdir(parents=True, exist_ok=True)
+            local.append((Path(self.mlflow_artifact_root), "mlflow_artifact_root"))
+        for path, field in local:
+            _make_dir(path, field)
+
+    def database_display(self) -> str:
+        """The database URL with its password masked, fit for output and logs."""
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return self.database_url
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Where this run's state lives: printed by `run` and beside errors that concern it."""
+        return [
+            ("home", str(self.home.resolve())),
+            ("database", self.database_display()),
+            ("tracking", self.mlflow_tracking_uri),
+        ]
+
+
+def variable(field: str) -> str:
+    """The environment variable of a settings field."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _make_dir(path: Path, field: str) -> None:
+    """Create a configured folder; failure names the setting, the path and the reason, in one line."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(
+            f"{variable(field)}={path}: cannot create {error.filename or path} ({error.strerror or error}); "
+            "expected a folder that can be created and written"
+        ) from error
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"{variable(field)}={path}: the folder is not writable; expected a writable folder"
+        )
+
+
+def _one_line(error: ValidationError) -> str:
+    """Every problem of a ValidationError as ``ALPHAPULSE_X='value': what is wrong``, joined by "; "."""
+    problems = []
+    for item in error.errors():
+        if item["type"] == "default_factory_not_called":  # a consequence of another field's error
+            continue
+        field = str(item["loc"][0]) if item["loc"] else ""
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{variable(field)}={item.get('input')!r}: {message}")
+    return "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a :class:`SettingsError` in one line (no pydantic traceback)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
+    except SourceError as error:  # a value pydantic-settings could not even decode
+        raise SettingsError(str(error)) from None
 
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -210,4 +343,4 @@ def is_uri(location: str) -> bool:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing the env."""
-    return Settings()
+    return load_settings()

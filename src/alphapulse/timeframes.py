@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATTERN = re.compile(r"^([1-9][0-9]*)([smhdw])$")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The exchanges' common timeframes, quoted when a timeframe is refused (any <n><unit> is accepted).
+TIMEFRAME_EXAMPLES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w")
 
 
 def timeframe_seconds(timeframe: str) -> int:

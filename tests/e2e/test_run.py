@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -13,15 +15,16 @@ import pytest
 from tests.support.processes import clean_environment
 
 BIN = Path(sys.executable).parent
+API_STARTED = re.compile(r"Prefect local API \S+ started in ([0-9.]+) s")
 
 pytestmark = pytest.mark.e2e
 
 
-def run_pipeline(workdir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+def run_pipeline(workdir: Path, *options: str) -> tuple[subprocess.CompletedProcess[str], float]:
     env = clean_environment()
     started = time.perf_counter()
     result = subprocess.run(
-        [str(BIN / "alphapulse"), "run"],
+        [str(BIN / "alphapulse"), "run", *options],
         cwd=workdir,
         env=env,
         capture_output=True,
@@ -54,9 +57,23 @@ def test_run_twice_second_is_cached_and_changes_nothing(tmp_path: Path) -> None:
     assert after_first["model_versions"] == 1
     assert "out-of-sample walk-forward" in first.stdout
     assert "always_long" in first.stdout
+    assert "gate window acc." in first.stdout
+    for noise in ("Warning", "| WARNING |", "Timeout of", "feature names"):
+        assert noise not in first.stdout + first.stderr, noise
 
-    second, second_seconds = run_pipeline(tmp_path)
+    first_start = API_STARTED.search(first.stdout)
+    assert first_start is not None, "the run starts (and awaits) its own local Prefect API"
+
+    second, second_seconds = run_pipeline(tmp_path, "--json")
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     assert state(home) == after_first
-    assert "no new data since the last training" in second.stdout
-    print(f"alphapulse run: first {first_seconds:.1f} s, second {second_seconds:.1f} s")
+    summary = json.loads(second.stdout)  # stdout is the JSON document and nothing else
+    assert [trained["cached"] for trained in summary["training"]] == [True]
+    assert summary["home"] == str(home.resolve())
+    assert summary["candles_stored"] == 43_780
+    assert set(summary["training"][0]["gate"]) == {"promote", "window", "reasons", "duels"}
+    assert "always_long" in summary["training"][0]["evaluations"]
+    print(
+        f"alphapulse run: first {first_seconds:.1f} s, second {second_seconds:.1f} s; Prefect local API "
+        f"started in {first_start.group(1)} s and {summary['prefect_api_startup_seconds']:.1f} s"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 #: Variables of the tools a child process is configured through; a child starts without the caller's.
 TOOL_PREFIXES = ("ALPHAPULSE_", "PREFECT_", "BENTOML_", "MLFLOW_")
@@ -49,14 +51,49 @@ def running(
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
+    """Stop ``process``, its process group and every descendant, including any that left the group
+    (a server's workers may start sessions of their own); what ignores SIGTERM for ``grace`` s is killed.
+
+    Descendants are collected before the signal: once the parent is gone they are re-parented and can no
+    longer be found from it.
+    """
+    try:
+        family = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    _signal_group(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        _signal_group(process.pid, signal.SIGKILL)
         process.wait(timeout=grace)
+    _, alive = psutil.wait_procs(family, timeout=grace)
+    for straggler in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            straggler.kill()
+    psutil.wait_procs(alive, timeout=grace)
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+@contextmanager
+def exit_on_termination() -> Iterator[None]:
+    """SIGTERM and SIGHUP end this process like Ctrl-C does, through ``finally`` and context exits, so
+    the servers it started (in sessions of their own, out of reach of a signal to its group) are stopped
+    rather than orphaned when a supervisor or ``timeout`` stops it."""
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {signum: signal.signal(signum, leave) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.5) -> None:

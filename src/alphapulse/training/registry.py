@@ -188,8 +188,10 @@ def list_versions(symbol: str, timeframe: str, *, settings: Settings | None = No
     name = registered_name(symbol, timeframe)
     try:
         mlflow_client.get_registered_model(name)
-    except MlflowException:
-        return []
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return []
+        raise  # an unreachable or broken tracking store is not "no versions"
     return versions(mlflow_client, name)
 
 

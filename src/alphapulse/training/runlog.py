@@ -65,9 +65,16 @@ def log_folds(evaluation: Evaluation, folds: Sequence[FoldFit]) -> None:
 
 
 def log_model(predictor: Predictor, example: pd.DataFrame) -> str:
-    """Log the native model with its signature and an input example; returns the model URI to register."""
-    inputs = example.loc[:, list(predictor.feature_columns)]
-    signature = infer_signature(inputs, predictor.predict_proba(inputs))
+    """Log the native model with its signature and an input example; returns the model URI to register.
+
+    The example and signature are the float matrix the model was fitted on and is always given (see
+    ``Predictor.predict_proba``), not a DataFrame: MLflow predicts the example to check it, and a frame
+    would reach the estimator with feature names it was not fitted with. The column order is in the
+    version's ``feature_columns`` tag.
+    """
+    frame = example.loc[:, list(predictor.feature_columns)]
+    inputs = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+    signature = infer_signature(inputs, predictor.predict_proba(frame))
     flavor: Any = _FLAVORS[predictor.family]
     options = _LOG_OPTIONS.get(predictor.family, {})
     info = flavor.log_model(

@@ -50,12 +50,39 @@ def _with_interval(value: float, low: float, high: float, digits: int) -> str:
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
+def gate_column(decision: GateDecision | None, challenger: str | None) -> dict[str, str]:
+    """Per predictor, its accuracy on the gate's window when the gate judged it (challenger, opponents).
+
+    The table's accuracy is over every walk-forward window; the gate judges only the latest one, so the
+    two figures differ, and this column shows which rows (and which figures) the gate's verdict used.
+    """
+    if decision is None or not decision.duels:
+        return {}
+    marks = {duel.opponent: f"{duel.opponent_accuracy:.4f}" for duel in decision.duels}
+    if challenger is not None:
+        marks[challenger] = f"{decision.duels[0].challenger_accuracy:.4f} (challenger)"
+    return marks
+
+
 def results_table(
-    title: str, evaluations: Mapping[str, Evaluation], decision: GateDecision | None = None
+    title: str,
+    evaluations: Mapping[str, Evaluation],
+    decision: GateDecision | None = None,
+    *,
+    challenger: str | None = None,
 ) -> Table:
-    """Out-of-sample figures of models and baselines; strategy figures are net of fees."""
+    """Out-of-sample figures of models and baselines over every window; strategy figures are net of fees.
+
+    The last column marks the rows the gate judged, with their accuracy on its (latest) window.
+    """
     frame = summary_frame(evaluations)
-    table = Table(title=title, caption="\n".join(decision.reasons) if decision else None)
+    caption = None
+    if decision is not None:
+        start, end = decision.window
+        window = f"gate: latest walk-forward window only, {start[:16]} .. {end[:16]}"
+        caption = "\n".join((window, *decision.reasons))
+    table = Table(title=title, caption=caption)
+    judged = gate_column(decision, challenger)
     for column in (
         "predictor",
         "accuracy [95% CI]",
@@ -69,6 +96,7 @@ def results_table(
         "L/F Sharpe",
         "L/F return",
         "vs best baseline",
+        "gate window acc.",
     ):
         table.add_column(column, justify="left" if column == "predictor" else "right")
     for name, row in frame.iterrows():
@@ -92,5 +120,6 @@ def results_table(
             f"{row['long_flat_sharpe']:.2f}",
             f"{row['long_flat_cumulative_return']:+.1%}",
             versus,
+            judged.get(str(name), ""),
         )
     return table
