@@ -44,9 +44,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ALPHAPULSE_HOME=/var/lib/alphapulse \
     ALPHAPULSE_WORKDIR=/opt/alphapulse
 
-# libgomp1: OpenMP runtime for xgboost/catboost; git: Prefect deployments may pull code.
+# libgomp1: OpenMP runtime for xgboost/catboost. No git: prefect.yaml's pull step only sets the working
+# directory (the flows come from the installed package), and git with its perl would add ~190 MB.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 git \
+    && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 
 # uid 10001 matches `user:` in deploy/docker-compose.yml; it owns every path AlphaPulse writes.
