@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "container-engine"
 #: Every container a test starts carries it, valued with its session's pid, so that a crashed session's
 #: leftovers can be found and removed without touching a concurrent session's.
-LABEL = "org.alphapulse.test"
+LABEL = "org.alphapulse.test.session"
 SESSION = str(os.getpid())
 
 
@@ -94,11 +94,28 @@ def build_image(
     engine: Engine, tag: str, *, dockerfile: Path, context: Path = REPO, timeout: float = 3600
 ) -> float:
     """``docker build --network host``; returns the seconds it took (a cached build takes a few)."""
+    previous = image_id(engine, tag)
     started = time.perf_counter()
     engine.docker(
         "build", "--network", "host", "-f", str(dockerfile), "-t", tag, str(context), timeout=timeout
     )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    drop_replaced(engine, tag, previous)
+    return seconds
+
+
+def image_id(engine: Engine, tag: str) -> str | None:
+    result = engine.docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+    return result.stdout.strip() or None
+
+
+def drop_replaced(engine: Engine, tag: str, previous: str | None) -> None:
+    """Remove the image ``tag`` named before a rebuild (its layers the new one shares stay, as cache).
+
+    Never ``docker image prune``: on a shared engine it deletes the untagged layers of builds running
+    in other sessions."""
+    if previous is not None and previous != image_id(engine, tag):
+        engine.docker("rmi", previous, check=False)
 
 
 def image_size(engine: Engine, image: str) -> int:
