@@ -178,6 +178,8 @@ def test_the_bentos_own_environment_serves_the_champion(
         "ALPHAPULSE_HOME": str(root / "serving-home"),
         "ALPHAPULSE_DATABASE_URL": f"sqlite:///{world.home / 'alphapulse.db'}",
         "ALPHAPULSE_SERVING_WORKERS": "1",
+        # The bundled history ends years ago: /signal would refuse its last bar as stale (503).
+        "ALPHAPULSE_SERVING_MAX_AGE_BARS": "1e7",
     }
     command = [str(venv / "bin/bentoml"), "serve", release.tag, "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
