@@ -101,5 +101,8 @@ def test_parity_holds_across_time_gaps(
     position = int(rng.integers(online_window_bars(config), len(gappy)))
     last_open = gappy["open_time"].iloc[position]
     times = gappy["open_time"]
-    window = gappy[(times >= anchor_time(last_open, config)) & (times <= last_open)]
+    # The window must reach back to the anchor; when the anchor bar itself is one of the gaps, the bar
+    # before it is the earliest the window can start from (as the last N stored bars do in serving).
+    start = times[times <= anchor_time(last_open, config)].iloc[-1]
+    window = gappy[(times >= start) & (times <= last_open)]
     _assert_same_bits(build_online(window, news, config), _row(offline, position))
