@@ -155,3 +155,29 @@ def test_postgres_creates_the_three_databases_on_first_start(compose: dict[str, 
     script = (DEPLOY / "postgres" / "init-databases.sh").read_text()
     for database in ("alphapulse", "prefect", "mlflow"):
         assert f"create_db {database} " in script
+
+
+def test_only_the_deployer_holds_the_docker_socket(compose: dict[str, Any]) -> None:
+    holders = {
+        name
+        for name, service in _services(compose).items()
+        if any("docker.sock" in volume for volume in service.get("volumes", []))
+    }
+    assert holders == {"deployer"}
+    deployer = _services(compose)["deployer"]
+    assert "ports" not in deployer, "its API is for the stack's networks only"
+    assert "ALPHAPULSE_DEPLOYER_TOKEN" in deployer["environment"]
+
+
+def test_caddy_reads_the_upstream_fragment_the_deployer_writes(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    caddy_mount = next(v for v in services["caddy"]["volumes"] if v.endswith(":/etc/caddy/upstream:ro"))
+    source = caddy_mount.split(":/etc/caddy/upstream")[0]
+    (deployer_mount,) = [v for v in services["deployer"]["volumes"] if v.startswith(source + ":")]
+    target = deployer_mount.removeprefix(source + ":")
+    assert services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_UPSTREAM_FILE"] == f"{target}/bento.caddy"
+    assert "/etc/caddy/upstream/bento.caddy" in (DEPLOY / "Caddyfile").read_text()
+    assert (
+        services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_CADDY_CONTAINER"]
+        == services["caddy"]["container_name"]
+    )
