@@ -24,11 +24,16 @@ $(STAMP): pyproject.toml requirements.lock scripts/find-python
 
 install: $(STAMP)
 
-# Tools the integration tests drive for real (Caddy as the reverse proxy). Installed when missing and
-# apt is usable; the tests that need them say so clearly when they are absent.
+# Tools the integration and container tests drive for real: Caddy as the reverse proxy, Docker's engine
+# (scripts/container-engine starts a private one when none runs), Compose v1, and debootstrap for the
+# stand-in base images. Installed when missing and apt is usable; the tests that need them say so
+# clearly when they are absent.
+SYSTEM_TOOLS := caddy docker dockerd docker-compose debootstrap
+SYSTEM_PACKAGES := caddy docker.io docker-compose debootstrap
 system-deps:
-	@if ! { command -v caddy && command -v docker-compose; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy docker-compose >/dev/null \
+	@missing=0; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	if [ $$missing = 1 ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null \
 		&& systemctl disable --now caddy >/dev/null 2>&1 || true; \
 	fi
 

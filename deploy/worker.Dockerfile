@@ -1,32 +1,65 @@
-# syntax=docker/dockerfile:1
 # Runtime image for the Prefect server, the Prefect worker and the MLflow server.
 #
-# One image for the three keeps prefect/mlflow versions in lock-step with the project's
-# own pins, and the worker needs the project installed anyway (flows import alphapulse).
-# Built from the repository root by .github/workflows/release.yml:
+# One image for the three keeps prefect/mlflow versions in lock-step with the project's own pins, and
+# the worker needs the project installed anyway (flows import alphapulse). Built from the repository
+# root (.github/workflows/release.yml; tests/deploy/test_containers.py builds it the same way):
 #   docker build -f deploy/worker.Dockerfile -t ghcr.io/OWNER/alphapulse-runtime:TAG .
+# Where the engine has no bridge network (scripts/container-engine's private dockerd) add --network host.
+#
+# Two stages: the builder installs `alphapulse[pipeline]` into a venv, pinned by requirements.lock; the
+# runtime copies only that venv, so no compiler, pip cache or source tree ships. Layers are ordered for
+# the cache: the dependencies (the slow part, ~1 GB of wheels) depend only on pyproject.toml and the
+# lock; a change to the sources rebuilds only the project's own wheel.
+FROM python:3.12-slim-bookworm AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_NO_CACHE=1 \
+    VIRTUAL_ENV=/opt/venv
+WORKDIR /build
+COPY pyproject.toml requirements.lock ./
+# The pipeline extra's requirements (and the library core's), read from pyproject.toml; uv at the
+# lock's version installs them into the venv in parallel (pip takes several times as long here).
+RUN python -m venv "$VIRTUAL_ENV" \
+    && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+extras = p['optional-dependencies']; \
+wanted = p['dependencies'] + [r for r in extras['pipeline'] + extras['serving'] if not r.startswith('alphapulse')]; \
+print('\n'.join(wanted))" > /build/requirements.in \
+    && pip install --quiet "$(grep -E '^uv==' requirements.lock)" \
+    && uv pip install --python "$VIRTUAL_ENV/bin/python" -c requirements.lock -r requirements.in
+COPY README.md ./
+COPY src ./src
+COPY flows ./flows
+COPY bentos ./bentos
+RUN pip wheel --quiet --no-deps --wheel-dir /build/dist . \
+    && uv pip install --python "$VIRTUAL_ENV/bin/python" -c requirements.lock \
+       "alphapulse[pipeline] @ file://$(ls /build/dist/alphapulse-*.whl)"
+
 FROM python:3.12-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PATH=/opt/venv/bin:$PATH \
+    VIRTUAL_ENV=/opt/venv \
+    ALPHAPULSE_HOME=/var/lib/alphapulse \
+    ALPHAPULSE_WORKDIR=/opt/alphapulse
 
 # libgomp1: OpenMP runtime for xgboost/catboost; git: Prefect deployments may pull code.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 git \
     && rm -rf /var/lib/apt/lists/*
 
-# uid 10001 matches `user:` in deploy/docker-compose.yml.
+# uid 10001 matches `user:` in deploy/docker-compose.yml; it owns every path AlphaPulse writes.
 RUN groupadd --gid 10001 app \
-    && useradd --uid 10001 --gid app --create-home --shell /usr/sbin/nologin app
+    && useradd --uid 10001 --gid app --create-home --shell /usr/sbin/nologin app \
+    && mkdir -p "$ALPHAPULSE_HOME" "$ALPHAPULSE_WORKDIR" \
+    && chown app:app "$ALPHAPULSE_HOME" "$ALPHAPULSE_WORKDIR"
 
-WORKDIR /opt/alphapulse
-# Same pins as CI and the Bento (requirements.lock), so all three run identical versions.
-COPY pyproject.toml README.md requirements.lock ./
-COPY src ./src
-RUN pip install -c requirements.lock .
-# Flow sources for `prefect deploy` entrypoints (process worker runs them from here).
-COPY flows ./flows
-
+COPY --from=builder /opt/venv /opt/venv
+# The flow run's working directory (prefect.yaml's pull step): `prefect deploy` reads prefect.yaml from
+# here, and the module-path entrypoints (flows.<module>:<flow>) import from the installed package.
+COPY --chown=app:app prefect.yaml $ALPHAPULSE_WORKDIR/
+COPY --chown=app:app flows $ALPHAPULSE_WORKDIR/flows
+WORKDIR $ALPHAPULSE_WORKDIR
 USER app
+CMD ["alphapulse", "--help"]

@@ -15,6 +15,10 @@ from sqlalchemy import Engine
 from alphapulse.settings import Settings, get_settings
 from alphapulse.store import make_engine, upgrade
 
+#: The wheel installed into a fresh venv and the champion its ``alphapulse run`` trained: session fixtures
+#: shared by the e2e tests and the container tests, so one session installs and trains once.
+pytest_plugins = ["tests.support.wheel_world"]
+
 PG_ADMIN_DSN = os.environ.get("ALPHAPULSE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

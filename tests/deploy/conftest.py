@@ -11,13 +11,15 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from deploy_support import DEPLOY, PROD, load_hcl_dir, locals_of
+
+from tests.support.containers import Engine, cleanup, start_engine, stop_engine
 
 
 @pytest.fixture(scope="session")
@@ -133,3 +135,22 @@ def copy_module(tmp_path: Path) -> Callable[[Path, list[str]], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Engine]:
+    """scripts/container-engine's engine; stopped at the end only if this session started it. Where no
+    engine can run (no root to start one, no docker): a failure in CI, a skip on a developer's box."""
+    try:
+        engine = start_engine()
+    except RuntimeError as error:
+        if os.environ.get("CI"):
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    cleanup(engine)
+    try:
+        yield engine
+    finally:
+        cleanup(engine)
+        stop_engine(engine)
+        print("container steps: " + "; ".join(f"{k} {v:.0f} s" for k, v in engine.seconds.items()))

@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ import pandas as pd
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.e2e.conftest import LOCK, World, checked, install, new_venv, run
 from tests.support.processes import free_port, http_ok, running, wait_until
+from tests.support.wheel_world import LOCK, Release, World, build_release, checked, install, new_venv, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -46,17 +45,6 @@ PIPELINE_ONLY = (
     "feedparser",
     "s3fs",
 )
-
-
-@dataclass(frozen=True)
-class Release:
-    tag: str
-    output: str
-    seconds: float
-
-    @property
-    def version(self) -> str:
-        return self.tag.split(":", 1)[1]
 
 
 @pytest.fixture(scope="module")
@@ -87,23 +75,9 @@ def s3_client(variables: dict[str, str]) -> Any:
 
 @pytest.fixture(scope="module")
 def release(world: World, s3: dict[str, str]) -> Release:
-    tag_file = world.installed.root / "bento-tag"
-    started = time.perf_counter()
-    result = checked(
-        world.alphapulse(
-            "model",
-            "bento",
-            "--lock",
-            str(LOCK),
-            "--tag-file",
-            str(tag_file),
-            ALPHAPULSE_BENTO_EXPORTS_URI=f"s3://{BUCKET}/bentos",
-            **s3,
-        )
-    )
-    seconds = time.perf_counter() - started
-    world.installed.seconds["alphapulse model bento (build + S3 export)"] = seconds
-    return Release(tag=tag_file.read_text().strip(), output=result.stdout, seconds=seconds)
+    built = build_release(world, ALPHAPULSE_BENTO_EXPORTS_URI=f"s3://{BUCKET}/bentos", **s3)
+    world.installed.seconds["alphapulse model bento (build + S3 export)"] = built.seconds
+    return built
 
 
 def bentoml(world: World, home: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from tests.e2e.conftest import Installed, World, checked, run
+from tests.support.wheel_world import Installed, World, checked, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -1,6 +1,7 @@
 """An AlphaPulse installed from its wheel into a fresh venv, outside the checkout, and a champion it trained.
 
-Shared by the wheel and Bento tests (one install and one pipeline run per session): the wheel is built
+Shared by the wheel, Bento and container tests (one install and one pipeline run per session; a plugin of
+tests/conftest.py): the wheel is built
 from a copy of the sources and installed with ``requirements.lock`` as constraints, and every command
 runs with its working directory in a temporary folder and ``ALPHAPULSE_HOME`` pointing at another, as in
 the worker image. Fresh venvs are filled by ``uv pip install``: pip keeps no cache of the registry's
@@ -69,6 +70,30 @@ class World:
         return run(
             [str(self.installed.bin / "alphapulse"), *args], self.workdir, self.env(**variables), timeout
         )
+
+
+@dataclass(frozen=True)
+class Release:
+    """A Bento built by the release path (``alphapulse model bento --lock requirements.lock``)."""
+
+    tag: str
+    output: str
+    seconds: float
+
+    @property
+    def version(self) -> str:
+        return self.tag.split(":", 1)[1]
+
+
+def build_release(world: World, **variables: str) -> Release:
+    """What .github/workflows/release.yml runs, from the wheel install, on the world's champion."""
+    tag_file = world.installed.root / "bento-tag"
+    started = time.perf_counter()
+    result = checked(
+        world.alphapulse("model", "bento", "--lock", str(LOCK), "--tag-file", str(tag_file), **variables)
+    )
+    seconds = time.perf_counter() - started
+    return Release(tag=tag_file.read_text().strip(), output=result.stdout, seconds=seconds)
 
 
 def run(
