@@ -492,6 +492,8 @@ def deploy_serve(
     port: Annotated[int, typer.Option(help="Port")] = 8700,
 ) -> None:
     """Run the deployer: serve what its state names (or the initial image), then its API (docs/DEPLOY.md)."""
+    import logging
+
     import uvicorn
 
     from alphapulse.rollout import Deployer, RolloutError
@@ -502,6 +504,8 @@ def deploy_serve(
     if settings.deployer_token is None:
         err_console.print("[red]error:[/] deployer_token: set ALPHAPULSE_DEPLOYER_TOKEN (callers send it)")
         raise typer.Exit(code=2)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Engine API call otherwise
     deployer = Deployer(settings)
     try:
         deployer.start()
@@ -511,7 +515,8 @@ def deploy_serve(
     except RolloutError as error:  # a fresh server whose initial image does not serve: keep the API up
         err_console.print(f"[yellow]initial rollout failed:[/] {error}")
     app_ = create_app(deployer, settings.deployer_token.get_secret_value())
-    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
+    # Callers poll /status every second: no access log, the operations log themselves.
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
 
 
 def _deployer_call(action: str, tag: str | None) -> None:

@@ -32,7 +32,7 @@ import pytest
 from alphapulse.rollout import DeployerClient, DeployerError
 from tests.conftest import throwaway_database
 from tests.deploy.test_containers import BENTO_IMAGE, bento_image, fresh_features  # noqa: F401
-from tests.support.containers import LABEL, Container, Engine, ensure_base_images, wait_for_http
+from tests.support.containers import Container, Engine, ensure_base_images, wait_for_http
 from tests.support.processes import clean_environment, free_port, running
 
 pytestmark = [pytest.mark.container, pytest.mark.postgres, pytest.mark.slow]
@@ -177,8 +177,6 @@ def stack(
                     "-d",
                     "--name",
                     caddy.name,
-                    "--label",
-                    f"{LABEL}=1",
                     "--network",
                     "host",
                     "-v",

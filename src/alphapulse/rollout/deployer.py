@@ -11,6 +11,7 @@ the automatic rollback. A rollback is a rollout to an earlier version.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tarfile
 import tempfile
@@ -38,6 +39,7 @@ from alphapulse.rollout.state import (
 from alphapulse.serving.bento import BENTO_NAME, import_bento
 from alphapulse.settings import Settings
 
+log = logging.getLogger(__name__)
 #: Port the Bento listens on inside its container on a Docker network (BentoML's default).
 BENTO_PORT = 3000
 #: Label on every container the deployer owns (it never touches any other).
@@ -179,13 +181,17 @@ class Deployer:
                 since=datetime.now(UTC),
             )
         )
-        self._finish(operation, "served", f"{version} serves on {color}")
+        self._record(operation)  # Caddy already sends everything new to it: a restart must know
+        detail = f"{version} serves on {color}"
         if old is not None:
             time.sleep(self.settings.rollout_drain_seconds)
-            with contextlib.suppress(EngineError):
+            try:
                 self.engine.stop(old.container, self.settings.rollout_stop_timeout_seconds)
                 self.engine.remove(old.container)
-        return operation
+                detail += f"; {old.version} ({old.color}) drained and removed"
+            except EngineError as stuck:
+                detail += f"; {old.version} ({old.color}) could not be removed: {stuck}"
+        return self._finish(operation, "served", detail)
 
     def ensure_image(self, version: str) -> str:
         """The image of a Bento version: already in the engine, pulled from the image registry (CI's
@@ -271,7 +277,8 @@ class Deployer:
         with httpx.Client(timeout=5, trust_env=False) as client:
             while time.monotonic() < deadline:
                 found = self.engine.inspect(name)
-                if found is None or found["State"]["Status"] in {"exited", "dead"}:
+                # Its restart policy restarts a crashed one: the first crash is the verdict.
+                if found is None or found["State"]["Status"] in {"exited", "dead"} or found["RestartCount"]:
                     logs = self.engine.logs(name) if found is not None else ""
                     raise RolloutError(f"container {name} exited before it was ready:\n{logs}")
                 try:
@@ -326,6 +333,7 @@ class Deployer:
         save_state(self.state, self.state_file)
 
     def _finish(self, operation: Operation, outcome: Outcome, detail: str) -> Operation:
+        log.info("%s to %s: %s: %s", operation.kind, operation.version, outcome, detail)
         operation.outcome = outcome
         operation.detail = detail
         operation.finished_at = datetime.now(UTC)
