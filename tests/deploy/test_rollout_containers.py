@@ -34,6 +34,7 @@ from tests.conftest import throwaway_database
 from tests.deploy.test_containers import BENTO_IMAGE, bento_image, fresh_features  # noqa: F401
 from tests.support.containers import Container, Engine, ensure_base_images, wait_for_http
 from tests.support.processes import clean_environment, free_port, running
+from tests.support.wheel_world import World, checked, run
 
 pytestmark = [pytest.mark.container, pytest.mark.postgres, pytest.mark.slow]
 
@@ -89,6 +90,7 @@ class Stack:
     proxy: str
     prefix: str
     log: Path
+    exports: Path
 
     def containers(self) -> set[str]:
         names = self.engine.docker("ps", "-a", "--format", "{{.Names}}", "--filter", f"name={self.prefix}")
@@ -150,6 +152,9 @@ def stack(
             ALPHAPULSE_ROLLOUT_DRAIN_SECONDS="2",
             ALPHAPULSE_ROLLOUT_STOP_TIMEOUT_SECONDS="10",
             ALPHAPULSE_ROLLOUT_READY_TIMEOUT_SECONDS="180",
+            # Where a promotion's Bento is found when no image of its version exists (built here).
+            ALPHAPULSE_BENTO_EXPORTS_URI=str(tmp_path / "exports"),
+            ALPHAPULSE_ROLLOUT_BUILD_NETWORK="host",
         )
         log = tmp_path / "deployer.log"
         command = [str(Path(sys.executable).with_name("alphapulse")), "deploy", "serve"]
@@ -193,7 +198,9 @@ def stack(
                     ok=lambda response: response.status_code == 502,  # up, nothing serving yet
                 )
                 client = DeployerClient(f"http://127.0.0.1:{deployer_port}", token)
-                yield Stack(docker_engine, client, f"http://127.0.0.1:{api}", prefix, log)
+                yield Stack(
+                    docker_engine, client, f"http://127.0.0.1:{api}", prefix, log, tmp_path / "exports"
+                )
                 client.close()
         finally:
             for name in (f"{prefix}-blue", f"{prefix}-green", caddy.name):
@@ -276,6 +283,44 @@ def test_a_version_that_never_gets_ready_is_not_switched_to(stack: Stack) -> Non
     assert stack.containers() == {f"{stack.prefix}-blue", f"{stack.prefix}-caddy"}, "the new one is removed"
     print(
         f"broken version refused in {seconds:.1f} s; {load.total} requests meanwhile, "
+        f"statuses {dict(load.statuses)}, failed {len(load.failures)}"
+    )
+    assert load.failures == [], load.failures[:10]
+
+
+def test_a_promoted_bento_is_built_from_the_artifact_store_and_rolled_out(
+    stack: Stack,
+    world: World,
+    bento_image: str,  # noqa: F811
+) -> None:
+    """What follows a promotion: export-champion exports the Bento, the deployer finds no image of that
+    version, imports the export, builds the image (BentoML's Containerfile through the Engine API, the
+    requirements layer cached from the release image) and switches to it."""
+    assert stack.client.rollout("alphapulse:rollout-a", wait=600).outcome == "served"
+    version = bento_image.split(":", 1)[1]
+    image = f"alphapulse:{version}"
+    stack.engine.docker("rmi", "-f", image, check=False)
+    bentoml = str(world.installed.bin / "bentoml")
+    env = world.env(BENTOML_HOME=str(world.home / "bentoml"), BENTOML_DO_NOT_TRACK="true")
+    checked(run([bentoml, "export", bento_image, f"{stack.exports}/"], world.workdir, env))
+    load = Load(stack.proxy + "/signal")
+    load.start()
+    try:
+        started = time.perf_counter()
+        operation = stack.client.rollout(bento_image, wait=3600)
+        seconds = time.perf_counter() - started
+    finally:
+        load.stop()
+        built = stack.engine.docker("image", "inspect", image, check=False).returncode == 0
+        stack.engine.docker("rmi", "-f", image, check=False)
+    assert built, "the deployer built the image of the exported Bento"
+    assert operation.outcome == "served", operation.detail
+    status = stack.client.status()
+    assert status.active is not None
+    assert (status.active.version, status.active.image) == (version, image)
+    print(
+        f"promoted Bento {bento_image}: import + build + switch in {seconds:.0f} s "
+        f"({operation.seconds_to_served} s to served); {load.total} requests meanwhile, "
         f"statuses {dict(load.statuses)}, failed {len(load.failures)}"
     )
     assert load.failures == [], load.failures[:10]
