@@ -302,6 +302,7 @@ def test_a_promoted_bento_is_built_from_the_artifact_store_and_rolled_out(
     stack.engine.docker("rmi", "-f", image, check=False)
     bentoml = str(world.installed.bin / "bentoml")
     env = world.env(BENTOML_HOME=str(world.home / "bentoml"), BENTOML_DO_NOT_TRACK="true")
+    stack.exports.mkdir()
     checked(run([bentoml, "export", bento_image, f"{stack.exports}/"], world.workdir, env))
     load = Load(stack.proxy + "/signal")
     load.start()
