@@ -24,6 +24,8 @@ import pytest
 import yaml
 from deploy_support import CLOUD_INIT_MODULE, DEPLOY, MODULES, REPO, load_hcl_dir, locals_of
 
+from alphapulse.rollout.deployer import OWNER_LABEL
+
 DOCS = REPO / "docs" / "DEPLOY.md"
 HETZNER_USER_DATA_LIMIT = 32 * 1024
 # A syntactically valid bcrypt hash (of nothing in particular): '$' must survive the .env.
@@ -113,6 +115,9 @@ def test_systemd_unit_matches_the_cloud_init_layout() -> None:
     assert f"WorkingDirectory={defaults['stack_dir']}\n" in unit
     assert f"RequiresMountsFor={compute_locals['data_dir']}\n" in unit
     assert "ExecStart=/usr/bin/docker compose up -d" in unit
+    stops = [line for line in unit.splitlines() if line.startswith("ExecStop=")]
+    assert f"--filter label={OWNER_LABEL}" in stops[0], "the deployer's Bento containers stop first"
+    assert stops[-1] == "ExecStop=/usr/bin/docker compose down"
 
 
 # --- the rendered cloud-init ------------------------------------------------------------------
