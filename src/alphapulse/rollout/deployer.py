@@ -67,13 +67,9 @@ class Deployer:
 
     # --- public operations -------------------------------------------------------------------
 
-    def rollout(self, tag: str | None, *, kind: Kind = "rollout") -> Operation:
-        """Roll out (or back, with ``tag`` None: the previous version) and wait for the outcome."""
-        operation = self._begin(tag, kind)
-        return self._run(operation, None)
-
     def submit(self, tag: str | None, *, kind: Kind = "rollout") -> Operation:
-        """Start a rollout in the background; :attr:`state` ``.last`` tells how it goes."""
+        """Start a rollout (or, with ``tag`` None, a rollback to the previous version) in the background;
+        :attr:`state` ``.last`` tells how it goes."""
         operation = self._begin(tag, kind)
         threading.Thread(target=self._run_quietly, args=(operation,), daemon=True).start()
         return operation

@@ -56,9 +56,6 @@ class DockerEngine:
             transport=httpx.HTTPTransport(uds=str(socket)), base_url="http://docker", timeout=timeout
         )
 
-    def close(self) -> None:
-        self._client.close()
-
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._client.request(method, path, **kwargs)
