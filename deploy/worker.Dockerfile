@@ -6,10 +6,21 @@
 #   docker build -f deploy/worker.Dockerfile -t ghcr.io/OWNER/alphapulse-runtime:TAG .
 # Where the engine has no bridge network (scripts/container-engine's private dockerd) add --network host.
 #
-# Two stages: the builder installs `alphapulse[pipeline]` into a venv, pinned by requirements.lock; the
-# runtime copies only that venv, so no compiler, pip cache or source tree ships. Layers are ordered for
-# the cache: the dependencies (the slow part, ~1 GB of wheels) depend only on pyproject.toml and the
-# lock; a change to the sources rebuilds only the project's own wheel.
+# The builder installs `alphapulse[pipeline]` into a venv, pinned by requirements.lock; the runtime stage
+# copies only that venv, so no compiler, pip cache or source tree ships. Layers are ordered for the
+# cache: the dependencies (the slow part, ~2 GB installed) depend only on pyproject.toml's dependency
+# lists and the lock; a change to the sources rebuilds the project's own wheel and the layers after it.
+FROM python:3.12-slim-bookworm AS requirements
+# The dependency lists of the library core and the pipeline extra, read from pyproject.toml: the next
+# stage's install layer is keyed on this file's content, so editing pyproject.toml elsewhere (tool
+# settings, markers) keeps the cached dependencies.
+WORKDIR /build
+COPY pyproject.toml ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+extras = p['optional-dependencies']; \
+wanted = p['dependencies'] + [r for r in extras['pipeline'] + extras['serving'] if not r.startswith('alphapulse')]; \
+print('\n'.join(sorted(wanted)))" > requirements.in
+
 FROM python:3.12-slim-bookworm AS builder
 
 ENV PIP_NO_CACHE_DIR=1 \
@@ -17,16 +28,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     UV_NO_CACHE=1 \
     VIRTUAL_ENV=/opt/venv
 WORKDIR /build
-COPY pyproject.toml requirements.lock ./
-# The pipeline extra's requirements (and the library core's), read from pyproject.toml; uv at the
-# lock's version installs them into the venv in parallel (pip takes several times as long here).
+COPY requirements.lock ./
+COPY --from=requirements /build/requirements.in ./
+# uv at the lock's version installs them into the venv in parallel (pip takes several times as long).
 RUN python -m venv "$VIRTUAL_ENV" \
-    && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-extras = p['optional-dependencies']; \
-wanted = p['dependencies'] + [r for r in extras['pipeline'] + extras['serving'] if not r.startswith('alphapulse')]; \
-print('\n'.join(wanted))" > /build/requirements.in \
     && pip install --quiet "$(grep -E '^uv==' requirements.lock)" \
     && uv pip install --python "$VIRTUAL_ENV/bin/python" -c requirements.lock -r requirements.in
+COPY pyproject.toml ./
 COPY README.md ./
 COPY src ./src
 COPY flows ./flows
@@ -44,9 +52,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ALPHAPULSE_HOME=/var/lib/alphapulse \
     ALPHAPULSE_WORKDIR=/opt/alphapulse
 
-# libgomp1: OpenMP runtime for xgboost/catboost; git: Prefect deployments may pull code.
+# libgomp1: OpenMP runtime for xgboost/catboost. No git: prefect.yaml's pull step only sets the working
+# directory (the flows come from the installed package), and git with its perl would add ~190 MB.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 git \
+    && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 
 # uid 10001 matches `user:` in deploy/docker-compose.yml; it owns every path AlphaPulse writes.
@@ -61,5 +70,7 @@ COPY --from=builder /opt/venv /opt/venv
 COPY --chown=app:app prefect.yaml $ALPHAPULSE_WORKDIR/
 COPY --chown=app:app flows $ALPHAPULSE_WORKDIR/flows
 WORKDIR $ALPHAPULSE_WORKDIR
+# MLflow probes for git to tag runs with a commit; there is none here, so keep its warning out of the logs.
+ENV GIT_PYTHON_REFRESH=quiet
 USER app
 CMD ["alphapulse", "--help"]

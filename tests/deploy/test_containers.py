@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +34,9 @@ from tests.support.containers import (
     REPO,
     Engine,
     build_image,
+    drop_replaced,
     ensure_base_images,
+    image_id,
     image_size,
     run_container,
     wait_for_http,
@@ -54,7 +55,7 @@ RECENT_BARS = 1500
 
 
 @pytest.fixture(scope="module")
-def bento_image(world: World, docker_engine: Engine) -> Iterator[str]:
+def bento_image(world: World, docker_engine: Engine) -> str:
     release = build_release(world)
     docker_engine.seconds["alphapulse model bento"] = release.seconds
     ensure_base_images(docker_engine, "python:3.12-slim")
@@ -64,24 +65,24 @@ def bento_image(world: World, docker_engine: Engine) -> Iterator[str]:
         DOCKER_BUILDKIT="0",
         DOCKER_HOST=docker_engine.docker_host,
     )
+    previous = image_id(docker_engine, BENTO_IMAGE)
     started = time.perf_counter()
     command = [str(world.installed.bin / "bentoml"), "containerize", release.tag, "--opt", "network=host"]
     checked(run([*command, "-t", BENTO_IMAGE], world.workdir, env, timeout=3600))
     docker_engine.seconds["bentoml containerize"] = time.perf_counter() - started
+    drop_replaced(docker_engine, BENTO_IMAGE, previous)
     size = image_size(docker_engine, BENTO_IMAGE)
     print(f"Bento image {release.tag}: {size / 2**20:.0f} MiB")
-    yield release.tag
-    docker_engine.docker("image", "prune", "-f", check=False)  # the previous run's image, now untagged
+    return release.tag
 
 
 @pytest.fixture(scope="module")
-def worker_image(docker_engine: Engine) -> Iterator[str]:
+def worker_image(docker_engine: Engine) -> str:
     ensure_base_images(docker_engine, "python:3.12-slim-bookworm")
     seconds = build_image(docker_engine, WORKER_IMAGE, dockerfile=REPO / "deploy" / "worker.Dockerfile")
     docker_engine.seconds["worker image build"] = seconds
     print(f"worker image: {image_size(docker_engine, WORKER_IMAGE) / 2**20:.0f} MiB")
-    yield WORKER_IMAGE
-    docker_engine.docker("image", "prune", "-f", check=False)
+    return WORKER_IMAGE
 
 
 def fresh_features(url: str, data_dir: Path) -> datetime:

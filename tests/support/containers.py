@@ -2,9 +2,11 @@
 
 The engine comes from ``scripts/container-engine``: the system's when one answers, otherwise a private
 dockerd (no bridge, no iptables), which is why every build here uses ``--network host`` and every
-container either shares the host's network or publishes on 127.0.0.1. The session that starts a private
-engine stops it at its end; one it found running is left running. Containers are labelled and always
-removed, even when a test fails (their logs are kept in the failure message).
+container either shares the host's network or publishes on 127.0.0.1. Several test sessions may share a
+private engine: each holds a lease (its pid) and the last one to release it stops an engine a session
+started (one started by hand stays up). Containers carry their session's pid as a label and are always
+removed, even when a test fails (their logs are kept in the failure message); a session removes only its
+own and those of sessions that died.
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ from tests.support.processes import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "container-engine"
-#: Every container a test starts carries it, so a crashed session's leftovers can be found and removed.
-LABEL = "org.alphapulse.test"
+#: Every container a test starts carries it, valued with its session's pid, so that a crashed session's
+#: leftovers can be found and removed without touching a concurrent session's.
+LABEL = "org.alphapulse.test.session"
+SESSION = str(os.getpid())
 
 
 @dataclass
 class Engine:
     docker_host: str
-    #: True when this session started the engine (and so stops it at the end).
-    started: bool
     #: Seconds per step, printed by the tests for docs/DEPLOY.md.
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -64,19 +66,19 @@ def engine_script(*args: str, timeout: float = 3600) -> subprocess.CompletedProc
 
 
 def start_engine() -> Engine:
-    """The engine the script gives (started when none answers); raises with the script's reason."""
-    running = engine_script("status").returncode == 0
-    result = engine_script("start", timeout=600)
+    """The engine the script gives (started when none answers), leased by this process; raises with the
+    script's reason."""
+    result = engine_script("start", "--lease", SESSION, timeout=600)
     if result.returncode != 0:
         raise RuntimeError(f"scripts/container-engine start failed:\n{result.stderr[-3000:]}")
     line = result.stdout.strip().splitlines()[-1]
-    return Engine(docker_host=line.removeprefix("export DOCKER_HOST="), started=not running)
+    return Engine(docker_host=line.removeprefix("export DOCKER_HOST="))
 
 
 def stop_engine(engine: Engine) -> None:
-    """Stop the engine if this session started it; the image cache stays on disk."""
-    if engine.started:
-        engine_script("stop", timeout=120)
+    """Release this session's lease: the engine stops if a session started it and none holds it any more
+    (the image cache stays on disk)."""
+    engine_script("release", SESSION, timeout=120)
 
 
 def ensure_base_images(engine: Engine, *names: str) -> None:
@@ -92,11 +94,28 @@ def build_image(
     engine: Engine, tag: str, *, dockerfile: Path, context: Path = REPO, timeout: float = 3600
 ) -> float:
     """``docker build --network host``; returns the seconds it took (a cached build takes a few)."""
+    previous = image_id(engine, tag)
     started = time.perf_counter()
     engine.docker(
         "build", "--network", "host", "-f", str(dockerfile), "-t", tag, str(context), timeout=timeout
     )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    drop_replaced(engine, tag, previous)
+    return seconds
+
+
+def image_id(engine: Engine, tag: str) -> str | None:
+    result = engine.docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+    return result.stdout.strip() or None
+
+
+def drop_replaced(engine: Engine, tag: str, previous: str | None) -> None:
+    """Remove the image ``tag`` named before a rebuild (its layers the new one shares stay, as cache).
+
+    Never ``docker image prune``: on a shared engine it deletes the untagged layers of builds running
+    in other sessions."""
+    if previous is not None and previous != image_id(engine, tag):
+        engine.docker("rmi", previous, check=False)
 
 
 def image_size(engine: Engine, image: str) -> int:
@@ -134,7 +153,7 @@ def run_container(
 ) -> Iterator[Container]:
     """``docker run -d`` for the block, removed (``rm -f``) afterwards whatever happened."""
     name = f"alphapulse-test-{uuid.uuid4().hex[:10]}"
-    command = ["run", "-d", "--name", name, "--label", f"{LABEL}=1", *options]
+    command = ["run", "-d", "--name", name, "--label", f"{LABEL}={SESSION}", *options]
     if network_host:
         command += ["--network", "host"]
     for port in publish:
@@ -150,10 +169,32 @@ def run_container(
 
 
 def cleanup(engine: Engine) -> None:
-    """Remove every test container left behind (by a crashed or killed session)."""
-    left = engine.docker("ps", "-aq", "--filter", f"label={LABEL}", check=False).stdout.split()
+    """Remove this session's test containers and those of sessions no longer running (crashed, killed)."""
+    listed = engine.docker(
+        "ps",
+        "-a",
+        "--filter",
+        f"label={LABEL}",
+        "--format",
+        f'{{{{.ID}}}} {{{{.Label "{LABEL}"}}}}',
+        check=False,
+    )
+    left = [cid for cid, owner in (line.split() for line in listed.stdout.splitlines()) if not alive(owner)]
     if left:
         engine.docker("rm", "-f", "-v", *left, check=False)
+
+
+def alive(owner: str) -> bool:
+    """A concurrent session's pid that still runs (this session's own containers count as left over)."""
+    if owner == SESSION or not owner.isdigit():
+        return False
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def wait_for_http(
