@@ -32,7 +32,7 @@ import pytest
 from alphapulse.rollout import DeployerClient, DeployerError
 from tests.conftest import throwaway_database
 from tests.deploy.test_containers import BENTO_IMAGE, bento_image, fresh_features  # noqa: F401
-from tests.support.containers import Container, Engine, ensure_base_images, wait_for_http
+from tests.support.containers import LABEL, SESSION, Container, Engine, ensure_base_images, wait_for_http
 from tests.support.processes import clean_environment, free_port, running
 from tests.support.wheel_world import World, checked, run
 
@@ -182,6 +182,9 @@ def stack(
                     "-d",
                     "--name",
                     caddy.name,
+                    # This session's: a crashed session's leftover is removed by the next cleanup.
+                    "--label",
+                    f"{LABEL}={SESSION}",
                     "--network",
                     "host",
                     "-v",
