@@ -1,5 +1,5 @@
 """Export flow: the MLflow champion (and challenger) into the BentoML model store, then a versioned Bento,
-exported to the artifact store when one is configured."""
+exported to the artifact store when one is configured, then rolled out by the deployer when one is."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 
+from alphapulse.rollout import DeployerClient
 from alphapulse.serving import build_bento, export_models, publish_bento
 from alphapulse.settings import get_settings
 from flows.common import engine
@@ -29,7 +30,15 @@ def build_task(symbols: list[str], timeframe: str) -> dict[str, str | None]:
     return {"tag": tag, "exported_to": publish_bento(tag, settings=settings)}
 
 
-@flow(name="export-champion", log_prints=True, timeout_seconds=2400)
+@task(task_run_name="roll out {tag}", timeout_seconds=3600)
+def rollout_task(tag: str) -> dict[str, Any]:
+    """Ask the deployer to serve the new Bento; it fails (and alerts) when the deployer kept the old one."""
+    operation = DeployerClient.from_settings(get_settings()).rollout(tag)
+    print(f"{operation.detail} ({operation.seconds_to_served} s from request to served)")
+    return operation.model_dump(mode="json")
+
+
+@flow(name="export-champion", log_prints=True, timeout_seconds=6000)
 def export_champion(
     symbols: list[str] | None = None, timeframe: str | None = None, build: bool = True
 ) -> dict[str, Any]:
@@ -40,4 +49,6 @@ def export_champion(
     exported = [future.result() for future in export_symbol.map(names, unmapped(timeframe))]
     ready = [name for name, tag in zip(names, exported, strict=True) if tag is not None]
     bento = build_task(ready, timeframe) if build and ready else None
-    return {"exported": exported, "bento": bento}
+    tag = bento["tag"] if bento else None
+    rollout = rollout_task(tag) if tag and settings.deployer_url else None
+    return {"exported": exported, "bento": bento, "rollout": rollout}

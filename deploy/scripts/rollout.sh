@@ -1,41 +1,33 @@
 #!/usr/bin/env bash
-# Roll the Bento to another image tag, and back if it does not become healthy.
+# Roll the Bento to another version, or back, through the deployer (blue-green behind Caddy).
 #
-#   usage (on the server, as the deploy user):  /opt/alphapulse/scripts/rollout.sh 0.3.1
-#   rollback:                                   /opt/alphapulse/scripts/rollout.sh 0.3.0
+#   usage (on the server, as the deploy user):  /opt/alphapulse/scripts/rollout.sh v3-fs927fac27fe558dff-20261202t101500
+#   rollback to the version before:             /opt/alphapulse/scripts/rollout.sh --previous
+#   what is served, what served before:         /opt/alphapulse/scripts/rollout.sh --status
 #
-# Only ALPHAPULSE_IMAGE in .env changes; the previous value is kept in .rollout-history so
-# `rollout.sh --previous` can go back without remembering the tag.
+# The deployer starts the version beside the serving one, waits for /readyz and a smoke /signal,
+# switches Caddy and stops the old one; when the new one fails its checks the old one keeps
+# serving and this exits non-zero. Nothing here talks to Docker beyond `compose exec`: the
+# deployer holds the socket, the token and the state (docs/DEPLOY.md, "Rollouts").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-env_file=.env
-history=.rollout-history
 
-current=$(sed -n "s/^ALPHAPULSE_IMAGE='\{0,1\}\([^']*\)'\{0,1\}$/\1/p" "$env_file")
-[ -n "$current" ] || { echo "ALPHAPULSE_IMAGE not found in $env_file" >&2; exit 1; }
-repo=${current%:*}
-
-case "${1:-}" in
-  "" | -h | --help) echo "usage: $0 <tag> | --previous" >&2; exit 2 ;;
-  --previous) target=$(tail -n 1 "$history" 2>/dev/null || true)
-              [ -n "$target" ] || { echo "no previous image recorded" >&2; exit 1; } ;;
-  *) target="$repo:$1" ;;
-esac
-
-set_image() {
-  sed -i "s|^ALPHAPULSE_IMAGE=.*|ALPHAPULSE_IMAGE='$1'|" "$env_file"
-}
-
-echo "bento: $current -> $target"
-set_image "$target"
-# --wait blocks until the healthcheck (/readyz) passes or the timeout expires.
-if docker compose pull bento && docker compose up -d --wait --wait-timeout 180 bento; then
-  echo "$current" >> "$history"
-  echo "bento is healthy on $target"
+# Compose v2 (`docker compose`, production) or v1 (`docker-compose`).
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+  compose=(docker-compose)
 else
-  echo "bento did not become healthy on $target; restoring $current" >&2
-  set_image "$current"
-  docker compose up -d --wait --wait-timeout 180 bento
+  echo "neither 'docker compose' nor 'docker-compose' is installed" >&2
   exit 1
 fi
+
+case "${1:-}" in
+  "" | -h | --help) echo "usage: $0 <bento version or tag> | --previous | --status" >&2; exit 2 ;;
+  --previous) args=(rollback) ;;
+  --status) args=(status) ;;
+  *) args=(rollout "$1") ;;
+esac
+
+exec "${compose[@]}" exec -T deployer alphapulse deploy "${args[@]}"

@@ -127,7 +127,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(quality_app, name="quality")
 app.add_typer(features_app, name="features")
+deploy_app = typer.Typer(
+    help="Blue-green rollout of the Bento behind Caddy: the deployer and its client.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
+app.add_typer(deploy_app, name="deploy")
 
 
 @app.callback()
@@ -648,6 +652,77 @@ def model_bento(
         console.print(f"exported {tag} to {exported}")
     if tag_file is not None:
         tag_file.write_text(tag + "\n", encoding="utf-8")
+
+
+@deploy_app.command("serve")
+def deploy_serve(
+    # In its container: the backend network's callers reach it (compose publishes no port).
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="Port")] = 8700,
+) -> None:
+    """Run the deployer: serve what its state names (or the initial image), then its API (docs/DEPLOY.md)."""
+    import logging
+
+    import uvicorn
+
+    from alphapulse.rollout import Deployer, RolloutError
+    from alphapulse.rollout.api import create_app
+    from alphapulse.rollout.engine import EngineError
+
+    settings = get_settings()
+    if settings.deployer_token is None:
+        err_console.print("[red]error:[/] deployer_token: set ALPHAPULSE_DEPLOYER_TOKEN (callers send it)")
+        raise typer.Exit(code=2)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Engine API call otherwise
+    deployer = Deployer(settings)
+    try:
+        deployer.start()
+    except EngineError as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    except RolloutError as error:  # a fresh server whose initial image does not serve: keep the API up
+        err_console.print(f"[yellow]initial rollout failed:[/] {error}")
+    app_ = create_app(deployer, settings.deployer_token.get_secret_value())
+    # Callers poll /status every second: no access log, the operations log themselves.
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+
+
+def _deployer_call(action: str, tag: str | None) -> None:
+    from alphapulse.rollout import DeployerClient, DeployerError
+
+    try:
+        client = DeployerClient.from_settings(get_settings())
+        if action == "status":
+            console.print_json(client.status().model_dump_json())
+            return
+        operation = client.rollout(tag or "") if action == "rollout" else client.rollback(tag)
+    except (DeployerError, OSError) as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(f"{operation.kind}: {operation.detail} ({operation.seconds_to_served} s to served)")
+
+
+@deploy_app.command("rollout")
+def deploy_rollout(
+    tag: Annotated[str, typer.Argument(help="Bento tag (alphapulse:<version>) or version")],
+) -> None:
+    """Ask the deployer to serve this Bento version; waits for the outcome."""
+    _deployer_call("rollout", tag)
+
+
+@deploy_app.command("rollback")
+def deploy_rollback(
+    tag: Annotated[str | None, typer.Argument(help="Bento tag or version; default: the previous one")] = None,
+) -> None:
+    """Ask the deployer to serve an earlier Bento version (default: the one before the current)."""
+    _deployer_call("rollback", tag)
+
+
+@deploy_app.command("status")
+def deploy_status() -> None:
+    """What the deployer serves, what served before, and how the last operation ended."""
+    _deployer_call("status", None)
 
 
 @app.command()

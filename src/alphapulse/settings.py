@@ -230,6 +230,83 @@ class Settings(BaseSettings):
             raise ValueError("expected a folder (it is a file)")
         return value
 
+    deployer_url: str | None = Field(
+        default=None,
+        description="The deployer's API (e.g. http://deployer:8700): the export flow asks it to roll out "
+        "every Bento it builds; unset builds and exports without rolling out.",
+    )
+    deployer_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the deployer's API, the same on the deployer and its callers; the "
+        "deployer refuses to start without one.",
+    )
+    deployer_state_dir: Path = Field(
+        default_factory=lambda data: data["home"] / "deployer",
+        description="The deployer's own files: its state (which colour serves which tag) and history.",
+    )
+    docker_socket: Path = Field(
+        default=Path("/var/run/docker.sock"),
+        description="The Docker Engine API socket; only the deployer talks to it.",
+    )
+    rollout_image_repository: str | None = Field(
+        default=None,
+        description="Repository of Bento images (<repository>:<bento version>); default: the initial "
+        "image's repository, else `alphapulse` (the local name of images built from exported Bentos).",
+    )
+    rollout_initial_image: str | None = Field(
+        default=None,
+        description="Image the deployer starts when it has no state yet (a fresh server): the release's "
+        "Bento image (ALPHAPULSE_IMAGE).",
+    )
+    rollout_container_prefix: str = Field(
+        default="alphapulse-bento",
+        description="Bento containers are <prefix>-blue and <prefix>-green.",
+    )
+    rollout_networks: list[str] = Field(
+        default=[],
+        description="Docker networks a Bento container joins (DNS by container name); the first one "
+        "at creation. Empty: host networking on rollout_host_ports (tests on loopback).",
+    )
+    rollout_host_ports: tuple[int, int] = Field(
+        default=(3001, 3002),
+        description="Ports of the blue and green container with host networking (no rollout_networks).",
+    )
+    rollout_bento_env: dict[str, str] = Field(
+        default={},
+        description="Environment of the Bento containers (database URL, admin key...), as JSON.",
+    )
+    rollout_build_network: str | None = Field(
+        default=None,
+        description="Network mode of image builds from an exported Bento (`host` where bridges have "
+        "no route out); unset: the engine's default.",
+    )
+    rollout_upstream_file: Path = Field(
+        default_factory=lambda data: data["home"] / "deployer" / "bento-upstream.caddy",
+        description="The Caddyfile fragment naming the serving container (`to <address>`), which the "
+        "Caddyfile imports (BENTO_UPSTREAM_FILE); the deployer rewrites it and reloads Caddy.",
+    )
+    rollout_caddy_container: str | None = Field(
+        default=None,
+        description="Container the Caddy reload command runs in (through the Engine API, so Caddy's admin "
+        "endpoint stays on its own loopback); unset runs the command here.",
+    )
+    rollout_caddy_reload: list[str] = Field(
+        default=["caddy", "reload", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"],
+        description="Command that makes Caddy re-read its Caddyfile (a graceful reload).",
+    )
+    rollout_ready_timeout_seconds: float = Field(
+        default=180.0, gt=0, description="How long a new Bento container may take to pass /readyz."
+    )
+    rollout_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Wait between switching Caddy and stopping the old container: requests already "
+        "proxied to it finish.",
+    )
+    rollout_stop_timeout_seconds: int = Field(
+        default=30, ge=1, description="SIGTERM to SIGKILL when stopping a Bento container."
+    )
+
     @property
     def bundled(self) -> bool:
         """No exchange configured: the pipeline runs on the dataset that ships with AlphaPulse."""

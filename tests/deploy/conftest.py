@@ -29,7 +29,8 @@ def compose() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def compose_variables(compose: dict[str, Any]) -> set[str]:
-    """Every ${VAR...} the compose file interpolates (what the .env must provide); comments excluded."""
+    """Every ${VAR:?...} the compose file interpolates (what the .env must provide); comments excluded.
+    ``${VAR:-default}`` ones are overrides with production defaults (tests set them), not .env entries."""
     found: set[str] = set()
 
     def walk(node: Any) -> None:
@@ -41,7 +42,7 @@ def compose_variables(compose: dict[str, Any]) -> set[str]:
             for item in node:
                 walk(item)
         elif isinstance(node, str):
-            found.update(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", node))
+            found.update(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", node))
 
     walk(compose)
     return found

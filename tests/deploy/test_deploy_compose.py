@@ -114,6 +114,10 @@ def test_images_are_pinned_or_come_from_the_release(compose: dict[str, Any]) -> 
         if variable:
             assert variable.group(1) in OUR_IMAGES, f"{name}: unexpected image variable"
             continue
+        # A third-party image a test may replace; its default is what production runs.
+        override = re.fullmatch(r"\$\{([A-Z_]+_IMAGE):-([^}]+)\}", image)
+        if override:
+            image = override.group(2)
         assert ":" in image, f"{name}: {image} has no tag"
         tag = image.rsplit(":", 1)[1]
         assert tag != "latest", f"{name}: {image} floats"
@@ -135,11 +139,26 @@ def test_caddy_mounts_the_repository_caddyfile_read_only(compose: dict[str, Any]
     assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in volumes
 
 
-def test_worker_serves_the_hetzner_process_pool(compose: dict[str, Any]) -> None:
-    command = _services(compose)["prefect-worker"]["command"]
-    assert command[:3] == ["prefect", "worker", "start"]
-    assert command[command.index("--pool") + 1] == "hetzner-process"
-    assert command[command.index("--type") + 1] == "process"
+def test_two_workers_serve_the_hetzner_process_pool(compose: dict[str, Any]) -> None:
+    workers = [s for name, s in _services(compose).items() if name.startswith("prefect-worker")]
+    assert len(workers) == 2
+    for worker in workers:
+        command = worker["command"]
+        assert command[:3] == ["prefect", "worker", "start"]
+        assert command[command.index("--pool") + 1] == "hetzner-process"
+        assert command[command.index("--type") + 1] == "process"
+
+
+def test_image_overrides_are_documented(compose: dict[str, Any]) -> None:
+    text = (DEPLOY.parent / "docs" / "DEPLOY.md").read_text()
+    overrides = {
+        match
+        for service in _services(compose).values()
+        for match in re.findall(r"\$\{([A-Z_]+):-", service["image"])
+    }
+    assert overrides == {"POSTGRES_IMAGE", "CADDY_IMAGE"}
+    for variable in overrides:
+        assert f"`{variable}`" in text, variable
 
 
 def test_mlflow_uses_postgres_and_s3(compose: dict[str, Any]) -> None:
@@ -155,3 +174,29 @@ def test_postgres_creates_the_three_databases_on_first_start(compose: dict[str, 
     script = (DEPLOY / "postgres" / "init-databases.sh").read_text()
     for database in ("alphapulse", "prefect", "mlflow"):
         assert f"create_db {database} " in script
+
+
+def test_only_the_deployer_holds_the_docker_socket(compose: dict[str, Any]) -> None:
+    holders = {
+        name
+        for name, service in _services(compose).items()
+        if any("docker.sock" in volume for volume in service.get("volumes", []))
+    }
+    assert holders == {"deployer"}
+    deployer = _services(compose)["deployer"]
+    assert "ports" not in deployer, "its API is for the stack's networks only"
+    assert "ALPHAPULSE_DEPLOYER_TOKEN" in deployer["environment"]
+
+
+def test_caddy_reads_the_upstream_fragment_the_deployer_writes(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    caddy_mount = next(v for v in services["caddy"]["volumes"] if v.endswith(":/etc/caddy/upstream:ro"))
+    source = caddy_mount.split(":/etc/caddy/upstream")[0]
+    (deployer_mount,) = [v for v in services["deployer"]["volumes"] if v.startswith(source + ":")]
+    target = deployer_mount.removeprefix(source + ":")
+    assert services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_UPSTREAM_FILE"] == f"{target}/bento.caddy"
+    assert "/etc/caddy/upstream/bento.caddy" in (DEPLOY / "Caddyfile").read_text()
+    assert (
+        services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_CADDY_CONTAINER"]
+        == services["caddy"]["container_name"]
+    )

@@ -135,6 +135,8 @@ def proxy(caddy_bin: str, bento: Bento, tmp_path_factory: pytest.TempPathFactory
     ).stdout.strip()
     proxy = Proxy(_free_port(), _free_port(), _free_port(), secrets.token_hex(24))
     upstream = f"127.0.0.1:{bento.port}"
+    # The fragment the deployer writes in production (docs/DEPLOY.md, "Rollouts").
+    (home / "bento.caddy").write_text(f"to {upstream}\n")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -144,7 +146,7 @@ def proxy(caddy_bin: str, bento: Bento, tmp_path_factory: pytest.TempPathFactory
         "ALPHAPULSE_DOMAIN": proxy.api,
         "PREFECT_DOMAIN": proxy.prefect,
         "MLFLOW_DOMAIN": proxy.mlflow,
-        "BENTO_UPSTREAM": upstream,
+        "BENTO_UPSTREAM_FILE": str(home / "bento.caddy"),
         "PREFECT_UPSTREAM": upstream,
         "MLFLOW_UPSTREAM": upstream,
         "ACME_EMAIL": "ops@example.invalid",
@@ -201,7 +203,9 @@ def _walk(node: object) -> Iterator[dict[str, object]]:
 
 
 def test_caddyfile_sets_timeouts_on_the_server_and_every_upstream(caddy_bin: str, tmp_path: Path) -> None:
+    (tmp_path / "bento.caddy").write_text("to alphapulse-bento-blue:3000\n")
     env = {
+        "BENTO_UPSTREAM_FILE": str(tmp_path / "bento.caddy"),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "ALPHAPULSE_DOMAIN": "api.example.com",
@@ -227,6 +231,8 @@ def test_caddyfile_sets_timeouts_on_the_server_and_every_upstream(caddy_bin: str
         assert server.get(timeout), f"server {timeout} not set"
     proxies = [h for h in _walk(config) if h.get("handler") == "reverse_proxy"]
     assert len(proxies) == 4  # api, prefect (token), prefect (login), mlflow
+    dials = [upstream["dial"] for handler in proxies for upstream in handler["upstreams"]]
+    assert "alphapulse-bento-blue:3000" in dials, "the deployer's fragment names the Bento"
     for handler in proxies:
         transport = handler["transport"]
         assert transport["dial_timeout"], "dial timeout not set"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import os
 import pwd
 import re
@@ -22,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 from deploy_support import CLOUD_INIT_MODULE, DEPLOY, MODULES, REPO, load_hcl_dir, locals_of
+
+from alphapulse.rollout.deployer import OWNER_LABEL
 
 DOCS = REPO / "docs" / "DEPLOY.md"
 HETZNER_USER_DATA_LIMIT = 32 * 1024
@@ -112,6 +115,9 @@ def test_systemd_unit_matches_the_cloud_init_layout() -> None:
     assert f"WorkingDirectory={defaults['stack_dir']}\n" in unit
     assert f"RequiresMountsFor={compute_locals['data_dir']}\n" in unit
     assert "ExecStart=/usr/bin/docker compose up -d" in unit
+    stops = [line for line in unit.splitlines() if line.startswith("ExecStop=")]
+    assert f"--filter label={OWNER_LABEL}" in stops[0], "the deployer's Bento containers stop first"
+    assert stops[-1] == "ExecStop=/usr/bin/docker compose down"
 
 
 # --- the rendered cloud-init ------------------------------------------------------------------
@@ -235,7 +241,10 @@ def test_cloud_init_env_file_satisfies_compose(rendered: dict[str, Any], tmp_pat
     caddy_env = config["services"]["caddy"]["environment"]
     # docker-compose re-escapes '$' as '$$' in its output; the value itself is literal.
     assert caddy_env["UI_BASIC_AUTH_HASH"].replace("$$", "$") == FAKE_BCRYPT
-    assert config["services"]["bento"]["image"] == "ghcr.io/acme/alphapulse:1.2.3"
+    deployer_env = config["services"]["deployer"]["environment"]
+    assert deployer_env["ALPHAPULSE_ROLLOUT_INITIAL_IMAGE"] == "ghcr.io/acme/alphapulse:1.2.3"
+    bento_env = json.loads(deployer_env["ALPHAPULSE_ROLLOUT_BENTO_ENV"])
+    assert bento_env["ALPHAPULSE_DATABASE_URL"].startswith("postgresql+psycopg://alphapulse:value-of-")
 
 
 def test_cloud_init_mounts_the_volume_and_creates_data_dirs(
@@ -253,6 +262,13 @@ def test_cloud_init_starts_the_stack_last(rendered: dict[str, Any]) -> None:
     runcmd = rendered["yaml"]["runcmd"]
     assert runcmd[-1] == ["systemctl", "enable", "--now", "alphapulse.service"]
     assert runcmd.index(["systemctl", "daemon-reload"]) < len(runcmd) - 1
+
+
+def test_cloud_init_gives_the_docker_group_the_gid_the_deployer_joins(rendered: dict[str, Any]) -> None:
+    runcmd = rendered["yaml"]["runcmd"]
+    regroup = runcmd.index(["groupmod", "--gid", rendered["env"]["DOCKER_GID"], "docker"])
+    assert runcmd[regroup + 1] == ["systemctl", "restart", "docker.service"], "the socket is recreated"
+    assert regroup < runcmd.index(["systemctl", "enable", "--now", "alphapulse.service"])
 
 
 def test_cloud_init_volume_script_is_valid_shell(rendered: dict[str, Any], tmp_path: Path) -> None:
@@ -363,26 +379,32 @@ def test_init_script_creates_one_owned_database_per_consumer(throwaway_postgres:
 
 
 # --- deploy/scripts/rollout.sh with a stand-in `docker` ---------------------------------------
+# The script only hands the request to the deployer (which the container tests run for real); what
+# is checked here is that it finds Compose v2 or v1 and passes the right command.
 
-_FAKE_DOCKER = """#!/bin/sh
-# Stand-in for the docker CLI: records calls; `up` fails while .env names a ":broken" image.
-echo "$*" >> calls.log
-if [ "$2" = "up" ] && grep -q ":broken'" .env; then exit 1; fi
+_FAKE_DOCKER_V2 = """#!/bin/sh
+echo "docker $*" >> calls.log
+exit 0
+"""
+_FAKE_DOCKER_V1 = """#!/bin/sh
+# A docker CLI without the compose plugin.
+if [ "$1" = "compose" ]; then echo "docker: 'compose' is not a docker command." >&2; exit 1; fi
+exit 0
+"""
+_FAKE_COMPOSE_V1 = """#!/bin/sh
+echo "docker-compose $*" >> calls.log
 exit 0
 """
 
 
-@pytest.fixture
-def stack_dir(tmp_path: Path) -> Path:
+def _stack_dir(tmp_path: Path, tools: dict[str, str]) -> Path:
     (tmp_path / "scripts").mkdir()
     shutil.copy(DEPLOY / "scripts" / "rollout.sh", tmp_path / "scripts" / "rollout.sh")
-    (tmp_path / ".env").write_text(
-        "POSTGRES_APP_PASSWORD='x'\nALPHAPULSE_IMAGE='ghcr.io/acme/alphapulse:0.1.0'\n"
-    )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "docker").write_text(_FAKE_DOCKER)
-    (bin_dir / "docker").chmod(0o755)
+    for name, text in tools.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
     return tmp_path
 
 
@@ -393,33 +415,35 @@ def _rollout(stack_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=30,
-        env={"PATH": f"{stack_dir / 'bin'}:/usr/bin:/bin"},
+        env={"PATH": f"{stack_dir / 'bin'}:/bin"},
     )
 
 
-def _image(stack_dir: Path) -> str:
-    return re.search(r"^ALPHAPULSE_IMAGE='(.*)'$", (stack_dir / ".env").read_text(), re.M).group(1)
+def _calls(stack_dir: Path) -> list[str]:
+    return [line for line in (stack_dir / "calls.log").read_text().splitlines() if " exec " in line]
 
 
-def test_rollout_switches_the_bento_tag(stack_dir: Path) -> None:
-    result = _rollout(stack_dir, "0.2.0")
+def test_rollout_asks_the_deployer_through_compose_v2(tmp_path: Path) -> None:
+    stack = _stack_dir(tmp_path, {"docker": _FAKE_DOCKER_V2})
+    result = _rollout(stack, "alphapulse:v3-fs1-20261202t101500")
     assert result.returncode == 0, result.stderr
-    assert _image(stack_dir) == "ghcr.io/acme/alphapulse:0.2.0"
-    assert "POSTGRES_APP_PASSWORD='x'" in (stack_dir / ".env").read_text(), "other settings untouched"
-    calls = (stack_dir / "calls.log").read_text().splitlines()
-    assert calls == ["compose pull bento", "compose up -d --wait --wait-timeout 180 bento"]
+    assert _calls(stack) == [
+        "docker compose exec -T deployer alphapulse deploy rollout alphapulse:v3-fs1-20261202t101500"
+    ]
 
 
-def test_rollout_restores_the_previous_tag_when_unhealthy(stack_dir: Path) -> None:
-    assert _rollout(stack_dir, "0.2.0").returncode == 0
-    result = _rollout(stack_dir, "broken")
-    assert result.returncode == 1
-    assert _image(stack_dir) == "ghcr.io/acme/alphapulse:0.2.0"
-    assert "restoring" in result.stderr
+def test_rollback_and_status_through_compose_v1(tmp_path: Path) -> None:
+    stack = _stack_dir(tmp_path, {"docker": _FAKE_DOCKER_V1, "docker-compose": _FAKE_COMPOSE_V1})
+    assert _rollout(stack, "--previous").returncode == 0
+    assert _rollout(stack, "--status").returncode == 0
+    assert _calls(stack) == [
+        "docker-compose exec -T deployer alphapulse deploy rollback",
+        "docker-compose exec -T deployer alphapulse deploy status",
+    ]
 
 
-def test_rollback_to_previous_goes_back_one_release(stack_dir: Path) -> None:
-    assert _rollout(stack_dir, "0.2.0").returncode == 0
-    result = _rollout(stack_dir, "--previous")
-    assert result.returncode == 0, result.stderr
-    assert _image(stack_dir) == "ghcr.io/acme/alphapulse:0.1.0"
+def test_rollout_without_a_version_shows_the_usage(tmp_path: Path) -> None:
+    stack = _stack_dir(tmp_path, {"docker": _FAKE_DOCKER_V2})
+    result = _rollout(stack)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr

@@ -35,6 +35,10 @@ locals {
     "postgres"     = "70:70"
     "caddy/data"   = "1000:1000"
     "caddy/config" = "1000:1000"
+    # The upstream fragment (written by the deployer, read by Caddy) and the deployer's state;
+    # the deployer runs as the deploy user too.
+    "caddy/upstream" = "1000:1000"
+    "deployer"       = "1000:1000"
   }
 
   # Every variable deploy/docker-compose.yml reads (documented in deploy/.env.example).
@@ -51,6 +55,8 @@ locals {
     PREFECT_DB_PASSWORD         = random_password.secret["prefect_db"].result
     MLFLOW_DB_PASSWORD          = random_password.secret["mlflow_db"].result
     ALPHAPULSE_ADMIN_API_KEY    = random_password.secret["admin_api_key"].result
+    ALPHAPULSE_DEPLOYER_TOKEN   = random_password.secret["deployer_token"].result
+    DOCKER_GID                  = "2375"
     PREFECT_API_KEY             = random_password.secret["prefect_api_key"].result
     UI_BASIC_AUTH_USER          = var.ui_basic_auth_user
     UI_BASIC_AUTH_HASH          = var.ui_basic_auth_hash
@@ -71,6 +77,7 @@ resource "random_password" "secret" {
     "mlflow_db",
     "admin_api_key",
     "prefect_api_key",
+    "deployer_token",
   ])
 
   length  = 48

@@ -22,5 +22,7 @@ locals {
     swap_size           = var.swap_size
     ghcr_username       = var.ghcr_username
     ghcr_token          = var.ghcr_token
+    # The deployer container joins this group for the Docker socket (deploy/docker-compose.yml).
+    docker_gid = lookup(var.stack_env, "DOCKER_GID", "")
   })
 }

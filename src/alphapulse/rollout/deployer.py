@@ -1,0 +1,345 @@
+"""Blue-green rollout of the Bento behind Caddy.
+
+A rollout starts the new version in the idle colour beside the serving one, waits for its ``/readyz`` and
+a smoke ``/signal``, points Caddy at it (a fragment file the Caddyfile imports, then a graceful reload:
+Caddy keeps serving the old configuration until the new one is loaded), waits for requests already
+proxied to the old container to finish, and stops the old one. If the new container fails its checks, or
+Caddy refuses the new configuration, the old one never stops serving and the new one is removed: that is
+the automatic rollback. A rollback is a rollout to an earlier version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO, Literal
+
+import httpx
+
+from alphapulse.rollout.engine import ContainerSpec, DockerEngine, EngineError
+from alphapulse.rollout.state import (
+    Color,
+    DeployState,
+    Operation,
+    Outcome,
+    Slot,
+    bento_version,
+    load_state,
+    other,
+    save_state,
+    write_atomically,
+)
+from alphapulse.serving.bento import BENTO_NAME, import_bento
+from alphapulse.settings import Settings
+
+log = logging.getLogger(__name__)
+#: Port the Bento listens on inside its container on a Docker network (BentoML's default).
+BENTO_PORT = 3000
+#: Label on every container the deployer owns (it never touches any other).
+OWNER_LABEL = "org.alphapulse.deployer"
+
+
+Kind = Literal["rollout", "rollback", "bootstrap"]
+
+
+class RolloutError(RuntimeError):
+    """The new version did not become ready or was refused; the previous one is still serving."""
+
+
+class BusyError(RuntimeError):
+    """Another rollout or rollback is running."""
+
+
+class Deployer:
+    def __init__(self, settings: Settings, engine: DockerEngine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or DockerEngine(settings.docker_socket)
+        self.state_file = settings.deployer_state_dir / "state.json"
+        self.state = load_state(self.state_file)
+        self._lock = threading.Lock()
+
+    # --- public operations -------------------------------------------------------------------
+
+    def submit(self, tag: str | None, *, kind: Kind = "rollout") -> Operation:
+        """Start a rollout (or, with ``tag`` None, a rollback to the previous version) in the background;
+        :attr:`state` ``.last`` tells how it goes."""
+        operation = self._begin(tag, kind)
+        threading.Thread(target=self._run_quietly, args=(operation,), daemon=True).start()
+        return operation
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def _begin(self, tag: str | None, kind: Kind) -> Operation:
+        version = bento_version(tag) if tag is not None else self.state.previous()
+        if not self._lock.acquire(blocking=False):
+            running = self.state.last
+            what = f"{running.kind} to {running.version}" if running else "rollout"
+            raise BusyError(f"a {what} is running; try again when it has finished")
+        operation = Operation(kind=kind, version=version, started_at=datetime.now(UTC))
+        self._record(operation)
+        return operation
+
+    def _run(self, operation: Operation, image: str | None) -> Operation:
+        try:
+            return self._rollout(operation, image)
+        finally:
+            self._lock.release()
+
+    def _run_quietly(self, operation: Operation) -> None:
+        with contextlib.suppress(RolloutError):  # recorded in the state, which callers poll
+            self._run(operation, None)
+
+    def start(self) -> None:
+        """On the deployer's start: serve what the state says (a fresh server: the initial image), and
+        make Caddy's fragment name it, so the proxy and the containers agree after any restart."""
+        self.engine.ping()
+        if self._read_upstream() is None:
+            # Caddy cannot load its Caddyfile without the fragment: name the first colour, which
+            # answers 502 until something serves there.
+            write_atomically(self.settings.rollout_upstream_file, f"to {self._upstream('blue')}\n")
+        active = self.state.active
+        if active is None:
+            initial = self.settings.rollout_initial_image
+            if initial is None:
+                return
+            operation = self._begin(initial.rsplit(":", 1)[1], "bootstrap")
+            self._run(operation, initial)
+            return
+        container = self.engine.inspect(active.container)
+        if container is None:
+            self.engine.run(self._spec(active.color, active.version, active.image))
+        elif not container["State"]["Running"]:
+            self.engine.start(active.container)
+        leftover = self._container_name(other(active.color))
+        if self.engine.inspect(leftover) is not None:
+            self.engine.remove(leftover)  # a rollout interrupted before its switch
+        if self._read_upstream() != active.upstream:
+            self._point_caddy(active.upstream)
+
+    # --- the rollout -------------------------------------------------------------------------
+
+    def _rollout(self, operation: Operation, image: str | None) -> Operation:
+        started = time.monotonic()
+        version = operation.version
+        old = self.state.active
+        if old is not None and old.version == version and self._running(old.container):
+            return self._finish(operation, "served", f"{version} is already serving ({old.color})")
+        color: Color = other(old.color) if old is not None else "blue"
+        name = self._container_name(color)
+        try:
+            reference = image or self.ensure_image(version)
+            if image is not None and not self.engine.image_exists(image):
+                self.engine.pull(image)
+            if self.engine.inspect(name) is not None:
+                self.engine.remove(name)
+            self.engine.run(self._spec(color, version, reference))
+            upstream = self._upstream(color)
+            self._wait_ready(name, upstream)
+            self._smoke(upstream)
+        except (RolloutError, EngineError, LookupError, RuntimeError) as failed:
+            with contextlib.suppress(EngineError):
+                if self.engine.inspect(name) is not None:
+                    self.engine.remove(name)
+            outcome: Outcome = "kept previous" if old is not None else "failed"
+            kept = f"; {old.version} ({old.color}) keeps serving" if old is not None else ""
+            self._finish(operation, outcome, f"{version}: {failed}{kept}")
+            raise RolloutError(operation.detail) from failed
+        previous_upstream = self._read_upstream()
+        try:
+            self._point_caddy(upstream)
+        except (RuntimeError, EngineError) as refused:
+            if previous_upstream is not None:
+                with contextlib.suppress(RuntimeError, EngineError):
+                    self._point_caddy(previous_upstream)
+            with contextlib.suppress(EngineError):
+                self.engine.remove(name)
+            self._finish(
+                operation, "kept previous" if old else "failed", f"Caddy refused the switch: {refused}"
+            )
+            raise RolloutError(operation.detail) from refused
+        operation.seconds_to_served = round(time.monotonic() - started, 2)
+        self.state.served(
+            Slot(
+                color=color,
+                version=version,
+                image=reference,
+                container=name,
+                upstream=upstream,
+                since=datetime.now(UTC),
+            )
+        )
+        self._record(operation)  # Caddy already sends everything new to it: a restart must know
+        detail = f"{version} serves on {color}"
+        if old is not None:
+            time.sleep(self.settings.rollout_drain_seconds)
+            try:
+                self.engine.stop(old.container, self.settings.rollout_stop_timeout_seconds)
+                self.engine.remove(old.container)
+                detail += f"; {old.version} ({old.color}) drained and removed"
+            except EngineError as stuck:
+                detail += f"; {old.version} ({old.color}) could not be removed: {stuck}"
+        return self._finish(operation, "served", detail)
+
+    def ensure_image(self, version: str) -> str:
+        """The image of a Bento version: already in the engine, pulled from the image registry (CI's
+        release images), or built here from the Bento exported to the artifact store (promotions)."""
+        reference = f"{self.image_repository}:{version}"
+        if self.engine.image_exists(reference):
+            return reference
+        tried = [f"no image {reference} in the engine"]
+        if "/" in self.image_repository:
+            try:
+                self.engine.pull(reference)
+                return reference
+            except EngineError as failed:
+                tried.append(str(failed))
+        exports = self.settings.bento_exports_uri
+        if exports is None:
+            raise LookupError(
+                "; ".join([*tried, "no artifact store (ALPHAPULSE_BENTO_EXPORTS_URI) to build from"])
+            )
+        tag = import_bento(f"{exports.rstrip('/')}/{BENTO_NAME}-{version}.bento", settings=self.settings)
+        self._build(tag, reference)
+        return reference
+
+    @property
+    def image_repository(self) -> str:
+        if self.settings.rollout_image_repository:
+            return self.settings.rollout_image_repository
+        if self.settings.rollout_initial_image:
+            return self.settings.rollout_initial_image.rsplit(":", 1)[0]
+        return BENTO_NAME
+
+    def _build(self, tag: str, reference: str) -> None:
+        """What ``bentoml containerize`` does (BentoML's own Containerfile and build context), sent to the
+        engine's build endpoint, so the deployer needs no docker CLI."""
+        import bentoml
+        from bentoml._internal.container import construct_containerfile
+
+        bento = bentoml.get(tag)
+        with (
+            construct_containerfile(bento, enable_buildkit=False, add_header=True) as (context, dockerfile),
+            tempfile.TemporaryFile() as archive,
+        ):
+            with tarfile.open(fileobj=archive, mode="w") as tar:
+                tar.add(context, arcname=".")
+            archive.seek(0)
+            self.engine.build(
+                _chunks(archive),
+                reference,
+                os.path.relpath(dockerfile, context),
+                self.settings.rollout_build_network,
+            )
+
+    # --- pieces ------------------------------------------------------------------------------
+
+    def _container_name(self, color: Color) -> str:
+        return f"{self.settings.rollout_container_prefix}-{color}"
+
+    def _upstream(self, color: Color) -> str:
+        if self.settings.rollout_networks:
+            return f"{self._container_name(color)}:{BENTO_PORT}"
+        blue, green = self.settings.rollout_host_ports
+        return f"127.0.0.1:{blue if color == 'blue' else green}"
+
+    def _spec(self, color: Color, version: str, image: str) -> ContainerSpec:
+        env = dict(self.settings.rollout_bento_env)
+        env["BENTOML_PORT"] = self._upstream(color).rsplit(":", 1)[1]
+        return ContainerSpec(
+            name=self._container_name(color),
+            image=image,
+            env=env,
+            labels={OWNER_LABEL: "bento", f"{OWNER_LABEL}.color": color, f"{OWNER_LABEL}.version": version},
+            networks=list(self.settings.rollout_networks),
+            stop_timeout=self.settings.rollout_stop_timeout_seconds,
+        )
+
+    def _running(self, container: str) -> bool:
+        found = self.engine.inspect(container)
+        return bool(found and found["State"]["Running"])
+
+    def _wait_ready(self, name: str, upstream: str) -> None:
+        deadline = time.monotonic() + self.settings.rollout_ready_timeout_seconds
+        last = "no answer"
+        with httpx.Client(timeout=5, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                found = self.engine.inspect(name)
+                # Its restart policy restarts a crashed one: the first crash is the verdict.
+                if found is None or found["State"]["Status"] in {"exited", "dead"} or found["RestartCount"]:
+                    logs = self.engine.logs(name) if found is not None else ""
+                    raise RolloutError(f"container {name} exited before it was ready:\n{logs}")
+                try:
+                    response = client.get(f"http://{upstream}/readyz")
+                    if response.status_code == 200:
+                        return
+                    last = f"/readyz {response.status_code} {response.text[:300]}"
+                except httpx.TransportError as failed:
+                    last = f"/readyz: {failed!r}"
+                time.sleep(0.5)
+        raise RolloutError(
+            f"not ready within {self.settings.rollout_ready_timeout_seconds:g} s ({last}):\n"
+            f"{self.engine.logs(name)}"
+        )
+
+    def _smoke(self, upstream: str) -> None:
+        """One real answer of every configured symbol: a model loaded, features readable, not stale."""
+        with httpx.Client(timeout=10, trust_env=False) as client:
+            for symbol in self.settings.symbols:
+                body = {"symbol": symbol, "timeframe": self.settings.timeframe}
+                response = client.post(f"http://{upstream}/signal", json=body)
+                if response.status_code != 200 or "model" not in response.json():
+                    raise RolloutError(
+                        f"smoke /signal {symbol}: {response.status_code} {response.text[:300]}"
+                    )
+
+    def _read_upstream(self) -> str | None:
+        path = self.settings.rollout_upstream_file
+        if not path.exists():
+            return None
+        words = path.read_text(encoding="utf-8").split()
+        return words[1] if len(words) == 2 and words[0] == "to" else None
+
+    def _point_caddy(self, upstream: str) -> None:
+        """Rewrite the fragment and reload; the reload adapts the whole Caddyfile again and refuses it
+        (keeping the running configuration) when something is wrong."""
+        write_atomically(self.settings.rollout_upstream_file, f"to {upstream}\n")
+        command = self.settings.rollout_caddy_reload
+        container = self.settings.rollout_caddy_container
+        if container is not None:
+            code, output = self.engine.exec(container, command)
+        else:
+            import subprocess
+
+            result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+            code, output = result.returncode, result.stdout + result.stderr
+        if code != 0:
+            raise RuntimeError(f"{' '.join(command)} exited {code}: {output[-1500:]}")
+
+    def _record(self, operation: Operation) -> None:
+        self.state.last = operation
+        save_state(self.state, self.state_file)
+
+    def _finish(self, operation: Operation, outcome: Outcome, detail: str) -> Operation:
+        log.info("%s to %s: %s: %s", operation.kind, operation.version, outcome, detail)
+        operation.outcome = outcome
+        operation.detail = detail
+        operation.finished_at = datetime.now(UTC)
+        self._record(operation)
+        return operation
+
+    def snapshot(self) -> DeployState:
+        return self.state.model_copy(deep=True)
+
+
+def _chunks(handle: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    while chunk := handle.read(size):
+        yield chunk

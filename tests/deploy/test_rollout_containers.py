@@ -1,0 +1,330 @@
+"""Blue-green rollouts for real: the deployer (``alphapulse deploy serve``, a real process on the engine's
+socket) switches real Bento containers behind the production Caddyfile run by a Caddy container, while
+clients send a steady load of ``/signal`` through Caddy; and it keeps the serving version when the new one
+never becomes ready.
+
+The Bento image is the one the container test builds from the release path (``bento_image``, same tag);
+two versions are that image under two version tags (what differs between versions, the model, is not what
+a rollout tests). The private engine has no bridge, so every container shares the host's network: the
+Bento colours listen on two free loopback ports and Caddy's fragment names one of them, as
+``alphapulse-bento-<colour>:3000`` does on the stack's network. Caddy's reload runs inside its container
+through the Engine API, the production path. Figures are printed (``-s``) for docs/DEPLOY.md.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from alphapulse.rollout import DeployerClient, DeployerError
+from tests.conftest import throwaway_database
+from tests.deploy.test_containers import BENTO_IMAGE, bento_image, fresh_features  # noqa: F401
+from tests.support.containers import LABEL, SESSION, Container, Engine, ensure_base_images, wait_for_http
+from tests.support.processes import clean_environment, free_port, running
+from tests.support.wheel_world import World, checked, run
+
+pytestmark = [pytest.mark.container, pytest.mark.postgres, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+CADDY_IMAGE = "caddy:2.8.4-alpine"
+SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
+#: Concurrent clients of the steady load, each on its own keep-alive connection.
+CLIENTS = 8
+UI_PASSWORD = "rollout-test-password"
+
+
+@dataclass
+class Load:
+    """Clients posting /signal through Caddy until stopped; every answer and failure is kept."""
+
+    url: str
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def _client(self) -> None:
+        with httpx.Client(timeout=30, trust_env=False) as client:
+            while not self._stop.is_set():
+                try:
+                    response = client.post(self.url, json={"symbol": SYMBOL, "timeframe": TIMEFRAME})
+                    self.statuses[str(response.status_code)] += 1
+                    if response.status_code != 200:
+                        self.failures.append(f"{response.status_code} {response.text[:200]}")
+                except httpx.HTTPError as failed:
+                    self.statuses[type(failed).__name__] += 1
+                    self.failures.append(repr(failed))
+
+    def start(self) -> None:
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(CLIENTS)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+
+@dataclass
+class Stack:
+    engine: Engine
+    client: DeployerClient
+    proxy: str
+    prefix: str
+    log: Path
+    exports: Path
+
+    def containers(self) -> set[str]:
+        names = self.engine.docker("ps", "-a", "--format", "{{.Names}}", "--filter", f"name={self.prefix}")
+        return set(names.stdout.split())
+
+
+def _password_hash(engine: Engine) -> str:
+    caddy = shutil.which("caddy")
+    command = [caddy] if caddy else ["docker", "run", "--rm", CADDY_IMAGE, "caddy"]
+    return subprocess.run(
+        [*command, "hash-password", "--plaintext", UI_PASSWORD],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=engine.env(),
+    ).stdout.strip()
+
+
+@pytest.fixture
+def stack(
+    bento_image: str,  # noqa: F811
+    docker_engine: Engine,
+    pg_server: str,
+    tmp_path: Path,
+) -> Iterator[Stack]:
+    """A throwaway database with fresh features, the deployer process, and Caddy in front of its fragment;
+    every container and the process are removed afterwards."""
+    ensure_base_images(docker_engine, CADDY_IMAGE)
+    for version in ("rollout-a", "rollout-b"):
+        docker_engine.docker("tag", BENTO_IMAGE, f"alphapulse:{version}")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "Dockerfile").write_text(
+        f'FROM {BENTO_IMAGE}\nENTRYPOINT ["sh", "-c", "echo this version never starts; exit 3"]\n'
+    )
+    docker_engine.docker("build", "-q", "-t", "alphapulse:rollout-broken", str(broken))
+    prefix = f"alphapulse-test-{uuid.uuid4().hex[:8]}-bento"
+    token = secrets.token_hex(24)
+    upstream_dir = tmp_path / "upstream"
+    api, admin, deployer_port = free_port(), free_port(), free_port()
+    with throwaway_database(pg_server) as url:
+        fresh_features(url, tmp_path / "features")
+        bento_env = {
+            "ALPHAPULSE_DATABASE_URL": url,
+            "ALPHAPULSE_HOME": "/tmp/alphapulse",
+            "ALPHAPULSE_SERVING_WORKERS": "1",
+            "BENTOML_HOST": "127.0.0.1",
+        }
+        env = clean_environment(
+            ALPHAPULSE_HOME=str(tmp_path / "deployer-home"),
+            ALPHAPULSE_DEPLOYER_TOKEN=token,
+            ALPHAPULSE_DOCKER_SOCKET=docker_engine.docker_host.removeprefix("unix://"),
+            ALPHAPULSE_ROLLOUT_CONTAINER_PREFIX=prefix,
+            ALPHAPULSE_ROLLOUT_HOST_PORTS=json.dumps([free_port(), free_port()]),
+            ALPHAPULSE_ROLLOUT_BENTO_ENV=json.dumps(bento_env),
+            ALPHAPULSE_ROLLOUT_UPSTREAM_FILE=str(upstream_dir / "bento.caddy"),
+            ALPHAPULSE_ROLLOUT_CADDY_CONTAINER=f"{prefix}-caddy",
+            ALPHAPULSE_ROLLOUT_DRAIN_SECONDS="2",
+            ALPHAPULSE_ROLLOUT_STOP_TIMEOUT_SECONDS="10",
+            ALPHAPULSE_ROLLOUT_READY_TIMEOUT_SECONDS="180",
+            # Where a promotion's Bento is found when no image of its version exists (built here).
+            ALPHAPULSE_BENTO_EXPORTS_URI=str(tmp_path / "exports"),
+            ALPHAPULSE_ROLLOUT_BUILD_NETWORK="host",
+        )
+        log = tmp_path / "deployer.log"
+        command = [str(Path(sys.executable).with_name("alphapulse")), "deploy", "serve"]
+        caddy = Container(docker_engine, f"{prefix}-caddy")
+        try:
+            with running(
+                [*command, "--host", "127.0.0.1", "--port", str(deployer_port)],
+                env=env,
+                log=log,
+                cwd=tmp_path,
+            ) as deployer:
+                _wait_for_deployer(f"http://127.0.0.1:{deployer_port}/healthz", deployer, log)
+                caddy_env = {
+                    "CADDY_ADMIN": f"localhost:{admin}",
+                    "ALPHAPULSE_DOMAIN": f"http://127.0.0.1:{api}",
+                    "PREFECT_DOMAIN": f"http://127.0.0.1:{free_port()}",
+                    "MLFLOW_DOMAIN": f"http://127.0.0.1:{free_port()}",
+                    "ACME_EMAIL": "ops@example.invalid",
+                    "UI_BASIC_AUTH_USER": "admin",
+                    "UI_BASIC_AUTH_HASH": _password_hash(docker_engine),
+                    "PREFECT_API_KEY": secrets.token_hex(24),
+                }
+                docker_engine.docker(
+                    "run",
+                    "-d",
+                    "--name",
+                    caddy.name,
+                    # This session's: a crashed session's leftover is removed by the next cleanup.
+                    "--label",
+                    f"{LABEL}={SESSION}",
+                    "--network",
+                    "host",
+                    "-v",
+                    f"{REPO / 'deploy' / 'Caddyfile'}:/etc/caddy/Caddyfile:ro",
+                    "-v",
+                    f"{upstream_dir}:/etc/caddy/upstream:ro",
+                    *[f"--env={key}={value}" for key, value in caddy_env.items()],
+                    CADDY_IMAGE,
+                )
+                wait_for_http(
+                    f"http://127.0.0.1:{api}/readyz",
+                    container=caddy,
+                    timeout=60,
+                    ok=lambda response: response.status_code == 502,  # up, nothing serving yet
+                )
+                client = DeployerClient(f"http://127.0.0.1:{deployer_port}", token)
+                yield Stack(
+                    docker_engine, client, f"http://127.0.0.1:{api}", prefix, log, tmp_path / "exports"
+                )
+                client.close()
+        finally:
+            for name in (f"{prefix}-blue", f"{prefix}-green", caddy.name):
+                docker_engine.docker("rm", "-f", name, check=False)
+            print(f"deployer log:\n{log.read_text()[-3000:]}")
+
+
+def _wait_for_deployer(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"deployer exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"deployer not up in time:\n{log.read_text()[-4000:]}")
+
+
+def test_blue_green_rollout_and_rollback_under_load_lose_no_request(stack: Stack) -> None:
+    first = stack.client.rollout("alphapulse:rollout-a", wait=600)
+    assert first.outcome == "served", first.detail
+    assert stack.containers() == {f"{stack.prefix}-blue", f"{stack.prefix}-caddy"}
+    answer = httpx.post(stack.proxy + "/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
+    assert answer.status_code == 200, answer.text
+
+    load = Load(stack.proxy + "/signal")
+    load.start()
+    try:
+        time.sleep(3)
+        started = time.perf_counter()
+        rollout = stack.client.rollout("rollout-b", wait=600)
+        rollout_wall = time.perf_counter() - started
+        during_rollout = load.total
+        assert stack.containers() == {f"{stack.prefix}-green", f"{stack.prefix}-caddy"}, "old colour stopped"
+        time.sleep(3)
+        started = time.perf_counter()
+        rollback = stack.client.rollback(wait=600)
+        rollback_wall = time.perf_counter() - started
+        time.sleep(3)
+    finally:
+        load.stop()
+    status = stack.client.status()
+    assert status.active is not None
+    assert (status.active.version, status.active.color) == ("rollout-a", "blue")
+    assert status.history == ["rollout-b"], "a rollback is a rollout to the previous version"
+    assert stack.containers() == {f"{stack.prefix}-blue", f"{stack.prefix}-caddy"}
+    print(
+        f"rollout a->b: {rollout.seconds_to_served} s to served, {rollout_wall:.1f} s with the drain; "
+        f"rollback b->a: {rollback.seconds_to_served} s to served, {rollback_wall:.1f} s; "
+        f"{load.total} requests through Caddy ({during_rollout} until the rollout ended) from {CLIENTS} "
+        f"clients, statuses {dict(load.statuses)}, failed {len(load.failures)}"
+    )
+    assert rollback.kind == "rollback"
+    assert load.total > 100, "the load ran during both switches"
+    assert load.failures == [], load.failures[:10]
+
+
+def test_a_version_that_never_gets_ready_is_not_switched_to(stack: Stack) -> None:
+    assert stack.client.rollout("alphapulse:rollout-a", wait=600).outcome == "served"
+    load = Load(stack.proxy + "/signal")
+    load.start()
+    try:
+        started = time.perf_counter()
+        with pytest.raises(DeployerError, match="kept previous") as refused:
+            stack.client.rollout("alphapulse:rollout-broken", wait=600)
+        seconds = time.perf_counter() - started
+        time.sleep(2)
+    finally:
+        load.stop()
+    assert "exited before it was ready" in str(refused.value)
+    assert "this version never starts" in str(refused.value), "the container's logs are in the reason"
+    status = stack.client.status()
+    assert status.active is not None
+    assert status.active.version == "rollout-a"
+    assert status.last is not None
+    assert status.last.outcome == "kept previous"
+    assert stack.containers() == {f"{stack.prefix}-blue", f"{stack.prefix}-caddy"}, "the new one is removed"
+    print(
+        f"broken version refused in {seconds:.1f} s; {load.total} requests meanwhile, "
+        f"statuses {dict(load.statuses)}, failed {len(load.failures)}"
+    )
+    assert load.failures == [], load.failures[:10]
+
+
+def test_a_promoted_bento_is_built_from_the_artifact_store_and_rolled_out(
+    stack: Stack,
+    world: World,
+    bento_image: str,  # noqa: F811
+) -> None:
+    """What follows a promotion: export-champion exports the Bento, the deployer finds no image of that
+    version, imports the export, builds the image (BentoML's Containerfile through the Engine API, the
+    requirements layer cached from the release image) and switches to it."""
+    assert stack.client.rollout("alphapulse:rollout-a", wait=600).outcome == "served"
+    version = bento_image.split(":", 1)[1]
+    image = f"alphapulse:{version}"
+    stack.engine.docker("rmi", "-f", image, check=False)
+    bentoml = str(world.installed.bin / "bentoml")
+    env = world.env(BENTOML_HOME=str(world.home / "bentoml"), BENTOML_DO_NOT_TRACK="true")
+    stack.exports.mkdir()
+    checked(run([bentoml, "export", bento_image, f"{stack.exports}/"], world.workdir, env))
+    load = Load(stack.proxy + "/signal")
+    load.start()
+    try:
+        started = time.perf_counter()
+        operation = stack.client.rollout(bento_image, wait=3600)
+        seconds = time.perf_counter() - started
+    finally:
+        load.stop()
+        built = stack.engine.docker("image", "inspect", image, check=False).returncode == 0
+        stack.engine.docker("rmi", "-f", image, check=False)
+    assert built, "the deployer built the image of the exported Bento"
+    assert operation.outcome == "served", operation.detail
+    status = stack.client.status()
+    assert status.active is not None
+    assert (status.active.version, status.active.image) == (version, image)
+    print(
+        f"promoted Bento {bento_image}: import + build + switch in {seconds:.0f} s "
+        f"({operation.seconds_to_served} s to served); {load.total} requests meanwhile, "
+        f"statuses {dict(load.statuses)}, failed {len(load.failures)}"
+    )
+    assert load.failures == [], load.failures[:10]
