@@ -195,9 +195,18 @@ def _parse_signed(value: Any, info: Any) -> Decimal:
 
 
 def _parse_non_negative(value: Any, info: Any) -> Decimal:
+    """Refuses a minus sign even on zero: ``UNSIGNED_DECIMAL_PATTERN``, the documented grammar, has none."""
     result = _parse_signed(value, info)
     if result < 0:
         raise MoneyError(_field_name(info), f"{to_text(result)} is negative")
+    if (isinstance(value, Decimal) and value.is_signed()) or (
+        isinstance(value, str) and value.strip().startswith("-")
+    ):
+        raise MoneyError(
+            _field_name(info),
+            f"{value.strip() if isinstance(value, str) else value} "
+            "carries a minus sign; this value cannot be negative",
+        )
     return result
 
 

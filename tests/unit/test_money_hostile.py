@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -181,3 +182,13 @@ def test_pydantic_refusals_are_validation_errors_naming_the_field(text: str, fie
         assert f"{field}: " in problem["msg"]
     else:
         assert re.fullmatch(pattern, text)
+
+
+@pytest.mark.parametrize("text", ["-0", "-0.00", "-0e5"])
+def test_a_negative_zero_price_is_refused_like_its_pattern_says(text: str) -> None:
+    quote = _quote({"price": text, "pnl": "0"})
+    assert isinstance(quote, ValidationError)
+    message = quote.errors()[0]["msg"]
+    assert "price: " in message
+    assert "minus sign" in message
+    assert _quote({"price": "1", "pnl": text}) == Quote(price=Decimal("1"), pnl=Decimal("0"))
