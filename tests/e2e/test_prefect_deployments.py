@@ -256,6 +256,8 @@ def volatile_copy(candles: Any) -> list[dict[str, object]]:
 
 
 REGISTER_TWO_VERSIONS = """
+from pathlib import Path
+
 from alphapulse.training.registry import make_champion, registered_name
 from alphapulse.training.tracking import client
 
@@ -263,7 +265,7 @@ mlflow_client = client()
 name = registered_name("EVENT/USDT", "1h")
 mlflow_client.create_registered_model(name)
 for _ in range(2):
-    mlflow_client.create_model_version(name, source="models:/placeholder", run_id=None)
+    mlflow_client.create_model_version(name, source=str(Path.cwd() / "placeholder"), run_id=None)
 make_champion(mlflow_client, name, "1")
 """
 

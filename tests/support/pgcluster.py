@@ -62,12 +62,14 @@ class PgCluster:
             [*self._as_server(), str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"],
             capture_output=True,
             check=False,
+            cwd="/",
         )
         return status.returncode == 0
 
     def _run(self, program: str, *arguments: str) -> None:
         command = [*self._as_server(), str(self.bindir / program), *arguments]
-        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+        # cwd "/": the server user cannot enter the test's own (root-only) temporary folders.
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120, cwd="/")
         if result.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{program} failed ({result.returncode}): {result.stderr}\n{log[-2000:]}")
