@@ -134,6 +134,7 @@ def serve(
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False  # the CLI's handler on "alphapulse" would print every request line twice
     server = ReplayHTTPServer((host, port), market, faults)
     signal.signal(signal.SIGTERM, _stop)
     try:
