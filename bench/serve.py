@@ -248,13 +248,13 @@ end
 """
 
 
-def load(wrk: list[str], port: int, path: str, body: Path, clients: int, seconds: int) -> dict[str, float]:
+def load(wrk: list[str], url: str, body: Path | str, clients: int, seconds: int) -> dict[str, float]:
     """One cell: ``clients`` keep-alive connections for ``seconds`` (wrk takes whole seconds); ms.
 
-    ``wrk`` is the command with its script; ``failed`` counts non-2xx answers and socket errors.
+    ``wrk`` is the command with its script (a local wrk, or one in a container: the stack test's);
+    ``body`` is the path wrk opens; ``failed`` counts non-2xx answers and socket errors.
     """
     command = [*wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s"]
-    url = f"http://127.0.0.1:{port}{path}"
     output = subprocess.run([*command, url, "--", str(body)], capture_output=True, text=True, check=True)
     figures = json.loads(output.stdout.strip().splitlines()[-1])
     return {
@@ -376,15 +376,15 @@ def main() -> None:
         command = [wrk, "-s", str(script)]
         for started in servers:  # first requests: lazy imports, metric files, log tables
             for path in endpoints:
-                load(command, started.port, path, files[path], 8, WARM_UP)
+                load(command, f"http://127.0.0.1:{started.port}{path}", files[path], 8, WARM_UP)
         for round_number in range(1, args.rounds + 1):
             for path in endpoints:
                 seconds = args.seconds if path == "/signal" else args.seconds * 2
                 for clients in CONCURRENCY:
                     for started in servers:
-                        port = started.port
-                        load(command, port, path, files[path], clients, 1)  # warm-up: the server's caches
-                        r = load(command, port, path, files[path], clients, seconds)
+                        url = f"http://127.0.0.1:{started.port}{path}"
+                        load(command, url, files[path], clients, 1)  # warm-up: the server's caches
+                        r = load(command, url, files[path], clients, seconds)
                         results.setdefault((started.kind, path, clients), []).append(r)
                         print(
                             f"round {round_number} {started.kind:16} {path:9} {clients:>3} clients: "
