@@ -30,6 +30,7 @@ from alphapulse.serving import (
     StaleSignal,
     Symbol,
     Timeframe,
+    UnreachableSignal,
     http_errors,
     route_errors,
 )
@@ -92,10 +93,12 @@ def _runtime() -> ServingRuntime:
     "/signal",
     responses={
         HTTPStatus.SERVICE_UNAVAILABLE.value: {
-            "model": StaleSignal,
-            "description": "The latest bar closed longer ago than ALPHAPULSE_SERVING_MAX_AGE_BARS bars of "
-            "its timeframe (default 2): ingestion or the feature build has stopped. The body gives the "
-            "reason, the bar's open and close times, its age and the maximum age.",
+            "model": StaleSignal | UnreachableSignal,
+            "description": "error 'stale': the latest bar closed longer ago than "
+            "ALPHAPULSE_SERVING_MAX_AGE_BARS bars of its timeframe (default 2): ingestion or the feature "
+            "build has stopped. The body gives the reason, the bar's open and close times, its age and the "
+            "maximum age. error 'store_unreachable': this worker has not read the instrument's features "
+            "because the database has not answered since it loaded the model; retry.",
         },
         HTTPStatus.NOT_FOUND.value: {"description": "No precomputed features for the instrument yet."},
         HTTPStatus.UNPROCESSABLE_ENTITY.value: {"description": "No model serves the symbol or timeframe."},

@@ -314,7 +314,8 @@ def test_openapi_money_is_string_and_schemathesis_finds_no_server_error(server: 
     assert {"/predict", "/signal", "/predict_batch", "/model", "/admin/reload"} <= set(document["paths"])
     stale = document["paths"]["/signal"]["post"]["responses"]["503"]
     assert "ALPHAPULSE_SERVING_MAX_AGE_BARS" in stale["description"]
-    assert stale["content"]["application/json"]["schema"]["$ref"].endswith("/StaleSignal")
+    bodies = [body["$ref"] for body in stale["content"]["application/json"]["schema"]["anyOf"]]
+    assert [ref.rsplit("/", 1)[-1] for ref in bodies] == ["StaleSignal", "UnreachableSignal"]
     assert {"bar_close_time", "age_seconds", "max_age_seconds", "reason"} <= set(
         schemas["StaleBar"]["properties"]
     )

@@ -13,7 +13,7 @@ from alphapulse.serving.errors import http_errors, route_errors
 from alphapulse.serving.freshness import StaleBarError
 from alphapulse.serving.inputs import InputError
 from alphapulse.serving.middleware import JsonOnly, RecycleConnections
-from alphapulse.serving.runtime import NoFeaturesError, ServingRuntime, UnauthorizedError
+from alphapulse.serving.runtime import ServingRuntime, UnauthorizedError
 from alphapulse.serving.schemas import (
     BatchPrediction,
     CandleIn,
@@ -25,8 +25,10 @@ from alphapulse.serving.schemas import (
     StaleSignal,
     Symbol,
     Timeframe,
+    UnreachableSignal,
 )
 from alphapulse.serving.serve import serve_command
+from alphapulse.serving.signals import NoFeaturesError, StoreUnreachableError
 
 __all__ = [
     "RECYCLE_EVERY",
@@ -46,9 +48,11 @@ __all__ = [
     "SignalRequest",
     "StaleBarError",
     "StaleSignal",
+    "StoreUnreachableError",
     "Symbol",
     "Timeframe",
     "UnauthorizedError",
+    "UnreachableSignal",
     "bento_model_name",
     "build_bento",
     "export_bento",

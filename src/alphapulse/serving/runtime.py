@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from alphapulse.features import build_online
+from alphapulse.features import FeatureConfig, build_online
 from alphapulse.serving import metrics
 from alphapulse.serving.answer import bar_volatility, direction, prediction
 from alphapulse.serving.bundle import BUNDLE_FORMAT, ServedModel, load_bundle
@@ -45,6 +45,7 @@ from alphapulse.serving.schemas import (
     ModelsLoaded,
     Prediction,
 )
+from alphapulse.serving.signals import Key as InstrumentKey
 from alphapulse.serving.signals import SignalCache
 from alphapulse.settings import Settings
 from alphapulse.store import make_engine
@@ -65,10 +66,6 @@ class UnauthorizedError(PermissionError):
     """The admin key is missing or wrong (or no admin key is configured at all)."""
 
 
-class NoFeaturesError(LookupError):
-    """No precomputed features for the instrument yet: ``alphapulse features build`` has not run."""
-
-
 @dataclass(frozen=True)
 class Served:
     champion: ServedModel
@@ -80,9 +77,9 @@ Key = tuple[str, str]
 
 class ServingRuntime:
     """One worker's serving state. Constructing it loads the models from the BentoML store and starts
-    the thread that follows the database; it waits for that thread's first pass only as long as a
-    connect may take, so a worker starts (unready) while the database is down and becomes ready by
-    itself when the database answers."""
+    the thread that follows the database and reads the models' features; it waits for that thread's
+    first pass only as long as a connect may take, so a worker starts (unready) while the database is
+    down and becomes ready by itself once the database answers and the features are read."""
 
     def __init__(self, settings: Settings) -> None:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
@@ -101,7 +98,8 @@ class ServingRuntime:
         )
         self._stopping = threading.Event()
         self._first_pass = threading.Event()
-        self.reload_models()
+        self._served = self._load_models()  # their features: the store thread's first pass
+        _settle_heap()
         self._follower = threading.Thread(target=self._follow_store, name="serving-store", daemon=True)
         self._follower.start()
         self._first_pass.wait(settings.database_connect_timeout + STORE_CHECK_SECONDS)
@@ -110,8 +108,11 @@ class ServingRuntime:
 
     @property
     def ready(self) -> bool:
-        """Models loaded and the store answering: a cached state, so probes never wait on a database."""
-        return bool(self._served) and self._store.reachable
+        """Models loaded, each one's features read, and the store answering: cached states, so probes
+        never wait on a database. (Without the features, a worker was ready between its first store check
+        and its first read, and one the database left in between had nothing to answer ``/signal`` from.)"""
+        served = self._served
+        return bool(served) and self._store.reachable and self._signals.covers(_wanted(served))
 
     def close(self) -> None:
         self._stopping.set()
@@ -121,14 +122,18 @@ class ServingRuntime:
 
     def _follow_store(self) -> None:
         """Every ``STORE_CHECK_SECONDS``: follow reloads asked for through another worker, check the store,
-        and re-read the precomputed features when due (at once when the store is back after an outage)."""
+        and re-read the precomputed features when due, and at once when the store is back after an outage
+        or a served model's features have not been read yet (a reload while the store was down). Logs
+        when the worker turns ready, the counterpart of the store's "not ready" line."""
         due = 0.0
         was_up = False
+        was_ready = False
         while True:
             try:
                 self._follow_reloads()
                 up = self._store.check()
-                if up and (not was_up or time.monotonic() >= due):
+                unread = not self._signals.covers(_wanted(self._served))
+                if up and (not was_up or unread or time.monotonic() >= due):
                     self.refresh_signals()
                     due = time.monotonic() + self._settings.serving_refresh_seconds
                 was_up = up
@@ -137,6 +142,11 @@ class ServingRuntime:
                 was_up = False
             except Exception:
                 LOGGER.exception("serving refresh failed; keeping what is loaded")
+            ready = self.ready
+            if ready and not was_ready:
+                served = len(self._served)
+                LOGGER.warning("this worker is ready: %d instrument(s), their features read", served)
+            was_ready = ready
             self._first_pass.set()
             if self._stopping.wait(STORE_CHECK_SECONDS):
                 return
@@ -148,28 +158,33 @@ class ServingRuntime:
             self.reload_models()
 
     def reload_models(self) -> ModelsLoaded:
-        """Load the store's latest bundles; what cannot be loaded keeps its current model."""
+        """Load the store's latest bundles (what cannot be loaded keeps its current model) and read their
+        features before serving them, so a model with a new feature set never meets a ``/signal`` before
+        its features while the store answers. With the store down the models are swapped in all the same
+        (they come from the BentoML store); their features are read once it answers, and ``/signal``
+        says the store is unreachable meanwhile."""
         with self._reload_lock:
-            served: dict[Key, Served] = {}
-            for registered in _registered_models():
-                champion = load_bundle(registered, "champion")
-                if champion is None:
-                    continue
-                challenger = (
-                    load_bundle(registered, "challenger") if self._settings.shadow_challenger else None
-                )
-                served[(champion.symbol, champion.timeframe)] = Served(champion, challenger)
+            served = self._load_models()
+            try:
+                self._signals.refresh(_wanted(served))
+            except SQLAlchemyError as error:
+                self._store.mark_down(error)
             self._served = served
             _settle_heap()
             return self.models()
 
+    def _load_models(self) -> dict[Key, Served]:
+        served: dict[Key, Served] = {}
+        for registered in _registered_models():
+            champion = load_bundle(registered, "champion")
+            if champion is None:
+                continue
+            challenger = load_bundle(registered, "challenger") if self._settings.shadow_challenger else None
+            served[(champion.symbol, champion.timeframe)] = Served(champion, challenger)
+        return served
+
     def refresh_signals(self) -> None:
-        wanted = []
-        for (symbol, _timeframe), models in self._served.items():
-            wanted.append((symbol, models.champion.config))
-            if models.challenger is not None:
-                wanted.append((symbol, models.challenger.config))
-        self._signals.refresh(wanted)
+        self._signals.refresh(_wanted(self._served))
 
     def admin_reload(self, api_key: str | None) -> ModelsLoaded:
         """Reload this worker now and ask the other workers to follow (they poll a marker file)."""
@@ -179,10 +194,6 @@ class ServingRuntime:
         if not secrets.compare_digest(api_key.encode(), expected.get_secret_value().encode()):
             raise UnauthorizedError("admin key required")
         loaded = self.reload_models()
-        try:
-            self.refresh_signals()
-        except SQLAlchemyError as error:  # the models are swapped; the store thread re-reads when it can
-            self._store.mark_down(error)
         self._marker.parent.mkdir(parents=True, exist_ok=True)
         self._marker.write_text(datetime.now(UTC).isoformat())
         self._marker_seen = _mtime(self._marker)
@@ -231,7 +242,8 @@ class ServingRuntime:
 
     def signal(self, symbol: str, timeframe: str) -> Prediction:
         """The latest closed bar from precomputed features: a lookup and one model call; a bar older
-        than ``serving_max_age_bars`` is a :class:`StaleBarError` (503), never a silent old answer."""
+        than ``serving_max_age_bars`` is a :class:`StaleBarError` (503), never a silent old answer, and
+        features this worker has not read are a ``StoreUnreachableError`` (503), not "no features"."""
         started = time.perf_counter()
         request_id = _request_id()
         models = self._models_for(symbol, timeframe)
@@ -239,11 +251,6 @@ class ServingRuntime:
         answers = []
         for model in _roles(models):
             bar = self._signals.get(symbol, timeframe, model.predictor.feature_version)
-            if bar is None:
-                raise NoFeaturesError(
-                    f"no precomputed features of feature set {model.predictor.feature_version} for "
-                    f"{symbol} {timeframe}; run `alphapulse features build`"
-                )
             ensure_fresh(symbol, timeframe, bar.as_of, now, self._settings.serving_max_age_bars)
             answers.append(
                 self._answer(
@@ -387,6 +394,15 @@ def _request_id() -> str:
 
 def _roles(models: Served) -> list[ServedModel]:
     return [models.champion] if models.challenger is None else [models.champion, models.challenger]
+
+
+def _wanted(served: dict[Key, Served]) -> dict[InstrumentKey, FeatureConfig]:
+    """The instruments whose features the served models answer ``/signal`` from, with their configs."""
+    return {
+        (model.symbol, model.timeframe, model.predictor.feature_version): model.config
+        for models in served.values()
+        for model in _roles(models)
+    }
 
 
 def _log_row(model: ServedModel, answer: Prediction, window_start: datetime, now: datetime) -> dict[str, Any]:

@@ -117,6 +117,24 @@ class StaleSignal(_Wire):
     detail: StaleBar
 
 
+class StoreUnreachable(_Wire):
+    """Why ``/signal`` could not answer: this worker has not read the instrument's features, because the
+    store has not answered since it loaded the model (it started, or reloaded, during a database outage).
+    The features may well exist, so this is a 503 to retry, not a 404."""
+
+    error: Literal["store_unreachable"] = "store_unreachable"
+    reason: str
+    symbol: str
+    timeframe: str
+    feature_set: str
+
+
+class UnreachableSignal(_Wire):
+    """The body of ``/signal``'s other 503 answer, in the same envelope as :class:`StaleSignal`."""
+
+    detail: StoreUnreachable
+
+
 class FeatureRowIn(_Wire):
     """A precomputed feature row for ``/predict_batch``: values by feature name, as the model was trained."""
 
@@ -166,6 +184,8 @@ __all__ = [
     "Role",
     "StaleBar",
     "StaleSignal",
+    "StoreUnreachable",
     "Symbol",
     "Timeframe",
+    "UnreachableSignal",
 ]
