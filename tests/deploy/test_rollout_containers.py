@@ -18,12 +18,10 @@ import secrets
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -33,6 +31,7 @@ from alphapulse.rollout import DeployerClient, DeployerError
 from tests.conftest import throwaway_database
 from tests.deploy.test_containers import BENTO_IMAGE, bento_image, fresh_features  # noqa: F401
 from tests.support.containers import LABEL, SESSION, Container, Engine, ensure_base_images, wait_for_http
+from tests.support.load import Load
 from tests.support.processes import clean_environment, free_port, running
 from tests.support.wheel_world import World, checked, run
 
@@ -41,56 +40,10 @@ pytestmark = [pytest.mark.container, pytest.mark.postgres, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 CADDY_IMAGE = "caddy:2.8.4-alpine"
 SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
-#: Concurrent clients of the steady load, each on its own keep-alive connection.
+#: Concurrent clients of the steady load, each on its own keep-alive connection. A Caddy reload can reset
+#: at most one request per client (the one written onto its idle connection as the reload closed it).
 CLIENTS = 8
 UI_PASSWORD = "rollout-test-password"
-
-
-@dataclass
-class Load:
-    """Clients posting /signal through Caddy until stopped; every answer and failure is kept.
-
-    A Caddy reload closes the idle keep-alive connections of the old configuration; a request written
-    onto one at that instant is reset (the keep-alive race, ReadError/RemoteProtocolError). Those are
-    counted apart as ``resets``: each client holds one connection, so a reload can reset at most one
-    request per client. Every other failure (a 5xx, a timeout, a refused connection) is a failure.
-    """
-
-    url: str
-    statuses: Counter[str] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-    resets: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-
-    def _client(self) -> None:
-        with httpx.Client(timeout=30, trust_env=False) as client:
-            while not self._stop.is_set():
-                try:
-                    response = client.post(self.url, json={"symbol": SYMBOL, "timeframe": TIMEFRAME})
-                    self.statuses[str(response.status_code)] += 1
-                    if response.status_code != 200:
-                        self.failures.append(f"{response.status_code} {response.text[:200]}")
-                except (httpx.ReadError, httpx.RemoteProtocolError) as reset:
-                    self.statuses[type(reset).__name__] += 1
-                    self.resets.append(repr(reset))
-                except httpx.HTTPError as failed:
-                    self.statuses[type(failed).__name__] += 1
-                    self.failures.append(repr(failed))
-
-    def start(self) -> None:
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(CLIENTS)]
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
-
-    @property
-    def total(self) -> int:
-        return sum(self.statuses.values())
 
 
 @dataclass
@@ -242,7 +195,7 @@ def test_blue_green_rollout_and_rollback_under_load_lose_no_request(stack: Stack
     answer = httpx.post(stack.proxy + "/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
     assert answer.status_code == 200, answer.text
 
-    load = Load(stack.proxy + "/signal")
+    load = Load(stack.proxy + "/signal", clients=CLIENTS)
     load.start()
     try:
         time.sleep(3)
@@ -278,7 +231,7 @@ def test_blue_green_rollout_and_rollback_under_load_lose_no_request(stack: Stack
 
 def test_a_version_that_never_gets_ready_is_not_switched_to(stack: Stack) -> None:
     assert stack.client.rollout("alphapulse:rollout-a", wait=600).outcome == "served"
-    load = Load(stack.proxy + "/signal")
+    load = Load(stack.proxy + "/signal", clients=CLIENTS)
     load.start()
     try:
         started = time.perf_counter()
@@ -321,7 +274,7 @@ def test_a_promoted_bento_is_built_from_the_artifact_store_and_rolled_out(
     env = world.env(BENTOML_HOME=str(world.home / "bentoml"), BENTOML_DO_NOT_TRACK="true")
     stack.exports.mkdir()
     checked(run([bentoml, "export", bento_image, f"{stack.exports}/"], world.workdir, env))
-    load = Load(stack.proxy + "/signal")
+    load = Load(stack.proxy + "/signal", clients=CLIENTS)
     load.start()
     try:
         started = time.perf_counter()
