@@ -368,7 +368,11 @@ def test_a_promotion_reaches_what_caddy_serves_without_hands(stack: Stack) -> No
     # The operator's first served signal: the release Bento, one command on the server.
     release = stack.exec("prefect-worker", "alphapulse", "deploy", "rollout", BENTO_IMAGE.split(":")[1])
     assert _signal(stack).status_code == 200, release.stdout
-    before = _models(stack)
+    (release_model,) = _models(stack)["models"]
+    fresh_since = datetime.now(UTC) - timedelta(days=2)
+    assert datetime.fromisoformat(release_model["data_end"]) < fresh_since, (
+        "the release's model: bundled data"
+    )
 
     trained_from = datetime.now(UTC)
     train = api.wait(api.run("train-and-promote/train-and-promote", {"profile": "fast"}), timeout=1800)
@@ -376,18 +380,17 @@ def test_a_promotion_reaches_what_caddy_serves_without_hands(stack: Stack) -> No
     promoted_at = datetime.fromisoformat(train["end_time"])
     export = api.wait_for_run("export-champion/export-champion", trained_from, timeout=2400)
     assert export["state_type"] == "COMPLETED", export["state"]
-    deadline = time.monotonic() + 300
-    after = _models(stack)
-    while after == before and time.monotonic() < deadline:
-        time.sleep(2)
-        after = _models(stack)
+
+    def trained_here(models: dict[str, Any]) -> bool:
+        return any(datetime.fromisoformat(m["data_end"]) > fresh_since for m in models["models"])
+
+    # Every worker of the new container, through Caddy: the first answer that is not the new model fails.
+    wait_until(lambda: trained_here(_models(stack)), timeout=120, what="the promoted model through Caddy")
     served_at = datetime.now(UTC)
+    answers = [_models(stack) for _ in range(10)]
+    assert all(trained_here(models) for models in answers), "an answer came from the old version"
     answer = _signal(stack)
     assert answer.status_code == 200, answer.text
-    (model,) = after["models"]
-    assert datetime.fromisoformat(model["data_end"]) > datetime.now(UTC) - timedelta(days=2), (
-        "trained on the stack's data"
-    )
     status = stack.deployer().status()
     assert status.active is not None
     print(
