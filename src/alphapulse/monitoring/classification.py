@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alphapulse.monitoring.evidently_loader import load_evidently
+
 #: Column names of the frame handed to Evidently.
 TARGET, PREDICTION, PROBABILITY = "went_up", "predicted_up", "probability_up"
 
@@ -20,6 +22,7 @@ def classification_report(bars: pd.DataFrame, *, out_dir: Path, name: str) -> Pa
     target = (resolved["realized_return"] > 0).astype(int)
     if target.nunique() < 2:
         return None
+    load_evidently()
     from evidently import BinaryClassification, DataDefinition, Dataset, Report  # heavy import
     from evidently.presets import ClassificationPreset
 

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from alphapulse.monitoring.evidently_loader import load_evidently
 from alphapulse.settings import Settings
 
 #: Evidently's stattest for every column (the normed Wasserstein distance).
@@ -297,6 +298,7 @@ def assess_drift(windows: DriftWindows, policy: DriftPolicy) -> DriftReport:
 
 def _score(reference: np.ndarray[Any, Any], current: np.ndarray[Any, Any]) -> float:
     """Evidently's own stattest, so the saved Evidently report shows exactly these scores."""
+    load_evidently()
     from evidently.legacy.calculations.stattests.wasserstein_distance_norm import wasserstein_stat_test
     from evidently.legacy.core import ColumnType
 
@@ -306,6 +308,7 @@ def _score(reference: np.ndarray[Any, Any], current: np.ndarray[Any, Any]) -> fl
 def save_report(report: DriftReport, windows: DriftWindows, *, out_dir: Path, name: str) -> DriftReport:
     """Evidently's DataDriftPreset with the same method and calibrated thresholds (HTML and JSON), and
     the verdict next to it; returns the report with the file paths set."""
+    load_evidently()
     from evidently import Report  # heavy import (seconds): only where a report is written
     from evidently.presets import DataDriftPreset
 
