@@ -7,8 +7,16 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 
-from alphapulse.ingest import ingest_bundled_candles, ingest_bundled_headlines, ingest_feed, ingest_symbol
+from alphapulse.events import announce_stored_candles
+from alphapulse.ingest import (
+    IngestReport,
+    ingest_bundled_candles,
+    ingest_bundled_headlines,
+    ingest_feed,
+    ingest_symbol,
+)
 from alphapulse.settings import get_settings
+from alphapulse.sources.bundled import CANDLES_SOURCE
 from alphapulse.sources.csv_candles import parse_time
 from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engine, transient_failure
 
@@ -52,18 +60,27 @@ def ingest_candles(
     timeframe: str | None = None,
     since: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Candles for every symbol from the configured exchange, or the bundled dataset when none is set."""
+    """Candles for every symbol from the configured exchange, or the bundled dataset when none is set.
+
+    One ``alphapulse.candles.stored`` event names the symbols that stored new or corrected bars, or whose
+    features are behind their bars: the features deployment's trigger (prefect.yaml)."""
     settings = get_settings()
     exchange = exchange or settings.exchange
     if exchange is None:
-        return [ingest_bundled_candles_task()]
+        bundled = ingest_bundled_candles_task()
+        source = CANDLES_SOURCE
+        changed = {source.symbol: IngestReport(**bundled).changed}
+        announce_stored_candles(engine(), source.exchange, source.timeframe, changed)
+        return [bundled]
+    names = symbols or settings.symbols
+    timeframe = timeframe or settings.timeframe
     futures = ingest_symbol_candles.map(
-        unmapped(exchange),
-        symbols or settings.symbols,
-        unmapped(timeframe or settings.timeframe),
-        unmapped(since or settings.backfill_since),
+        unmapped(exchange), names, unmapped(timeframe), unmapped(since or settings.backfill_since)
     )
-    return [future.result() for future in futures]
+    results = [future.result() for future in futures]
+    changed = {symbol: IngestReport(**result).changed for symbol, result in zip(names, results, strict=True)}
+    announce_stored_candles(engine(), exchange, timeframe, changed)
+    return results
 
 
 @flow(name="ingest-news", log_prints=True, timeout_seconds=900)

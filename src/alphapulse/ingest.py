@@ -59,6 +59,11 @@ class IngestReport:
     conflicts: int = 0
     corrected: int = 0
 
+    @property
+    def changed(self) -> int:
+        """Bars the store holds anew or differently (what derived data must be rebuilt for)."""
+        return self.inserted + self.updated
+
     def __add__(self, other: IngestReport) -> IngestReport:
         return replace(
             self,

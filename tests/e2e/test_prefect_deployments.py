@@ -149,7 +149,8 @@ def test_ingestion_and_feature_deployments_complete_on_a_worker(stack: Stack) ->
             assert result.returncode == 0, (
                 result.stdout + result.stderr + (stack.root / "worker.log").read_text()
             )
-        # The candle run's completion event triggers a second features run; let it finish before stopping.
+        # The candle run stored new bars: its alphapulse.candles.stored event triggers a second features
+        # run; let it finish before stopping.
         wait_until(
             lambda: (
                 len(stack.flow_runs("build-features/build-features")) >= 2

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from alphapulse.store.tables import CANDLES, NEWS_ITEMS
+from alphapulse.store.tables import CANDLES, NEWS_ITEMS, ONLINE_FEATURES
 
 CANDLE_COLUMNS = ["open_time", "open", "high", "low", "close", "volume"]
 NEWS_COLUMNS = ["published_at", "title", "summary", "source"]
@@ -26,6 +26,31 @@ def latest_candle(engine: Engine, exchange: str, symbol: str, timeframe: str) ->
     with engine.connect() as connection:
         row = connection.execute(query).first()
     return dict(row._mapping) if row else None
+
+
+def unfeatured_symbols(engine: Engine, exchange: str, symbols: Sequence[str], timeframe: str) -> list[str]:
+    """The ``symbols`` whose newest stored bar is newer than their newest published features (or that have
+    none): an ingestion that stored bars and died before announcing them leaves these behind, and the
+    next one, with nothing new of its own, must still have them built."""
+    candles, online = CANDLES.c, ONLINE_FEATURES.c
+    newest_bar = (
+        select(candles.symbol, func.max(candles.open_time))
+        .where(candles.exchange == exchange, candles.timeframe == timeframe, candles.symbol.in_(symbols))
+        .group_by(candles.symbol)
+    )
+    newest_features = (
+        select(online.symbol, func.max(online.bar_time))
+        .where(online.timeframe == timeframe, online.symbol.in_(symbols))
+        .group_by(online.symbol)
+    )
+    with engine.connect() as connection:
+        bars = dict(connection.execute(newest_bar).tuples().all())
+        featured = dict(connection.execute(newest_features).tuples().all())
+    return [
+        symbol
+        for symbol in symbols
+        if symbol in bars and (symbol not in featured or featured[symbol] < bars[symbol])
+    ]
 
 
 def count_candles(engine: Engine, exchange: str | None = None, symbol: str | None = None) -> int:
