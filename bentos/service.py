@@ -12,6 +12,7 @@ from typing import Annotated
 import bentoml
 from bentoml import get_current_service
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from alphapulse.serving import (
@@ -31,10 +32,14 @@ from alphapulse.serving import (
     Symbol,
     Timeframe,
     UnreachableSignal,
+    admitted,
     http_errors,
+    respawn_crashed_workers,
     route_errors,
 )
 from alphapulse.settings import get_settings
+
+respawn_crashed_workers()
 
 MAX_CANDLES = 20_000
 MAX_HEADLINES = 20_000
@@ -109,6 +114,19 @@ async def signal(request: SignalRequest) -> Prediction:
     of the mounted app, so no per-request BentoML IO machinery; see docs/SERVING.md)."""
     with route_errors():
         return _runtime().signal(request.symbol, request.timeframe)
+
+
+@reads.get(
+    "/admitted",
+    responses={
+        HTTPStatus.SERVICE_UNAVAILABLE.value: {"description": "Withdrawn: Caddy sends no traffic here."}
+    },
+)
+async def admission() -> JSONResponse:
+    """Caddy's health check: 200 while the deployer admits this container to traffic (docs/DEPLOY.md)."""
+    if admitted(get_settings()):
+        return JSONResponse({"admitted": True})
+    return JSONResponse({"admitted": False}, status_code=HTTPStatus.SERVICE_UNAVAILABLE.value)
 
 
 @reads.get("/model")

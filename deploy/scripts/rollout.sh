@@ -6,7 +6,7 @@
 #   what is served, what served before:         /opt/alphapulse/scripts/rollout.sh --status
 #
 # The deployer starts the version beside the serving one, waits for /readyz and a smoke /signal,
-# switches Caddy and stops the old one; when the new one fails its checks the old one keeps
+# admits it in Caddy, withdraws the old one and stops it; when the new one fails its checks the old one keeps
 # serving and this exits non-zero. Nothing here talks to Docker beyond `compose exec`: the
 # deployer holds the socket, the token and the state (docs/DEPLOY.md, "Rollouts").
 set -euo pipefail

@@ -188,6 +188,11 @@ class Settings(BaseSettings):
         description="/signal answers 503 when its latest bar closed more than this many bars of its "
         "timeframe ago (the bundled data is years old: raise it, e.g. to 1e6, to serve that).",
     )
+    serving_admission_file: Path | None = Field(
+        default=None,
+        description="Where the deployer admits a Bento container to Caddy's traffic: /admitted answers 200 "
+        'while this file exists, 503 otherwise (docs/DEPLOY.md, "Rollouts"). Unset: always admitted.',
+    )
     log_level: LogLevel = Field(
         default="INFO",
         description="Level of AlphaPulse's own log records and of the Prefect run logs (any case).",
@@ -280,19 +285,18 @@ class Settings(BaseSettings):
         description="Network mode of image builds from an exported Bento (`host` where bridges have "
         "no route out); unset: the engine's default.",
     )
-    rollout_upstream_file: Path = Field(
-        default_factory=lambda data: data["home"] / "deployer" / "bento-upstream.caddy",
-        description="The Caddyfile fragment naming the serving container (`to <address>`), which the "
-        "Caddyfile imports (BENTO_UPSTREAM_FILE); the deployer rewrites it and reloads Caddy.",
+    rollout_admission_seconds: float = Field(
+        default=4.0,
+        gt=0,
+        description="How long Caddy takes to see a Bento container admitted or withdrawn: its active "
+        "health check of /admitted runs every second with a 2 s timeout (deploy/Caddyfile), so this "
+        "must exceed 3 s.",
     )
-    rollout_caddy_container: str | None = Field(
-        default=None,
-        description="Container the Caddy reload command runs in (through the Engine API, so Caddy's admin "
-        "endpoint stays on its own loopback); unset runs the command here.",
-    )
-    rollout_caddy_reload: list[str] = Field(
-        default=["caddy", "reload", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"],
-        description="Command that makes Caddy re-read its Caddyfile (a graceful reload).",
+    rollout_bootstrap_retry_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="With nothing serving yet (a fresh server), how often the deployer tries the initial "
+        "image again: it fails its smoke check until the pipeline has stored features.",
     )
     rollout_ready_timeout_seconds: float = Field(
         default=180.0, gt=0, description="How long a new Bento container may take to pass /readyz."
@@ -300,8 +304,8 @@ class Settings(BaseSettings):
     rollout_drain_seconds: float = Field(
         default=5.0,
         ge=0,
-        description="Wait between switching Caddy and stopping the old container: requests already "
-        "proxied to it finish.",
+        description="Wait between withdrawing the old container from Caddy and stopping it: requests "
+        "already proxied to it finish, and Caddy closes its idle connections to it (after 2 s).",
     )
     rollout_stop_timeout_seconds: int = Field(
         default=30, ge=1, description="SIGTERM to SIGKILL when stopping a Bento container."

@@ -1,5 +1,6 @@
 """The production images, built and run for real: the Bento by the release path, containerized, serving
-the champion over HTTP from the container; the worker image running the pipeline into PostgreSQL.
+the champion over HTTP from the container. The worker image is built here too; what it runs (every
+deployment on the stack's pool, into PostgreSQL) is tests/deploy/test_stack.py's.
 
 The engine and base images come from scripts/container-engine (stand-ins where no registry answers).
 Both containers share the host's network (the private engine has no bridge), so they reach the test's
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from alphapulse.features import build_stored_feature_set, load_config
 from alphapulse.ingest import store_candles, store_news
@@ -28,7 +29,7 @@ from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_F
 from alphapulse.sources.csv_candles import read_candle_csv
 from alphapulse.sources.news import read_headline_dataset
 from alphapulse.store import make_engine, upgrade
-from alphapulse.store.tables import Candle, FeatureSetRecord, OnlineFeatureRow
+from alphapulse.store.tables import Candle, FeatureSetRecord
 from tests.conftest import throwaway_database
 from tests.support.containers import (
     REPO,
@@ -157,37 +158,3 @@ def test_the_containerized_release_bento_serves_the_champion_from_postgres(
     assert datetime.fromisoformat(signal["as_of"]) == as_of
     assert Decimal(signal["reference_price"]) == Decimal(close)
     assert {model["bento_tag"] for model in loaded["models"]} == {"alphapulse-btc-usdt-1h:v1"}
-
-
-def test_the_worker_image_runs_the_pipeline_into_postgres(
-    worker_image: str, docker_engine: Engine, pg_server: str
-) -> None:
-    with throwaway_database(pg_server) as url:
-        env = {
-            "ALPHAPULSE_DATABASE_URL": url,
-            # Prefect's ephemeral API needs ~23 s on a fresh home, more on a busy machine (default 20 s).
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-        }
-        started = time.perf_counter()
-        with run_container(docker_engine, worker_image, "alphapulse", "run", env=env) as container:
-            code = container.wait(timeout=1800)
-            logs = container.logs()
-            user = docker_engine.docker("inspect", "--format", "{{.Config.User}}", container.name).stdout
-        docker_engine.seconds["worker container alphapulse run"] = time.perf_counter() - started
-        assert code == 0, logs[-4000:]
-        engine = make_engine(url)
-        try:
-            with engine.connect() as connection:
-                candles = connection.execute(select(func.count()).select_from(Candle)).scalar_one()
-                published = connection.execute(
-                    select(func.count()).select_from(OnlineFeatureRow)
-                ).scalar_one()
-                feature_sets = connection.execute(
-                    select(func.count()).select_from(FeatureSetRecord)
-                ).scalar_one()
-        finally:
-            engine.dispose()
-    assert user.strip() == "app"
-    assert candles > 10_000
-    assert published >= 1
-    assert feature_sets >= 1

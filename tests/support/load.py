@@ -3,7 +3,7 @@ rollback must serve through without a failed request.
 
 Each client holds one keep-alive connection (as real clients do), so a proxy that closes idle
 connections at the wrong moment shows up here. Resets (ReadError/RemoteProtocolError: a request written
-onto an idle keep-alive connection at the instant the other side closed it, as a Caddy reload does) are
+onto an idle keep-alive connection at the instant the other side closed it, as a proxy reload does) are
 kept apart from other failures (a 5xx, a timeout, a refused connection), so that a test says which kind
 happened and how many.
 """

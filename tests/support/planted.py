@@ -22,11 +22,14 @@ from alphapulse.sources.bundled import CANDLES_FILE, bundled_path
 CENT = Decimal("0.01")
 
 
-def write_planted_candles(path: Path, *, bars: int, reversal: float = 0.75, seed: int = 11) -> Path:
+def write_planted_candles(
+    path: Path, *, bars: int, reversal: float = 0.75, seed: int = 11, price_scale: float = 1.0
+) -> Path:
     """The last ``bars`` hourly bars of the bundled BTC/USDT history, with planted directions, as a
-    gzip CSV (``timestamp`` in epoch ms, prices at cent precision) that ``--csv`` reads."""
+    gzip CSV (``timestamp`` in epoch ms, prices at cent precision) that ``--csv`` reads. Another seed and
+    ``price_scale`` make another market (a second symbol) of the same kind."""
     raw = pd.read_csv(bundled_path(CANDLES_FILE), dtype=str).tail(bars + 1).reset_index(drop=True)
-    close = raw["close"].astype(float).to_numpy()
+    close = raw["close"].astype(float).to_numpy() * price_scale
     sizes = np.abs(np.diff(np.log(close)))
     rng = np.random.default_rng(seed)
     signs = np.empty(bars)

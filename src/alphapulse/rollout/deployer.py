@@ -1,11 +1,12 @@
 """Blue-green rollout of the Bento behind Caddy.
 
 A rollout starts the new version in the idle colour beside the serving one, waits for its ``/readyz`` and
-a smoke ``/signal``, points Caddy at it (a fragment file the Caddyfile imports, then a graceful reload:
-Caddy keeps serving the old configuration until the new one is loaded), waits for requests already
-proxied to the old container to finish, and stops the old one. If the new container fails its checks, or
-Caddy refuses the new configuration, the old one never stops serving and the new one is removed: that is
-the automatic rollback. A rollback is a rollout to an earlier version.
+a smoke ``/signal``, admits it to Caddy's traffic, withdraws the old one (both colours are Caddy upstreams;
+its health check of ``/admitted`` follows the admission file, see ``alphapulse.serving.admission``: no
+reload, so no client connection is closed), waits for requests already proxied to the old container to
+finish, and stops it. If the new container fails its checks or cannot be admitted, the old one never
+stops serving and the new one is removed: that is the automatic rollback. A rollback is a rollout to an
+earlier version.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from alphapulse.rollout.state import (
     load_state,
     other,
     save_state,
-    write_atomically,
 )
+from alphapulse.serving.admission import CONTAINER_ADMISSION_FILE
 from alphapulse.serving.bento import BENTO_NAME, import_bento
 from alphapulse.settings import Settings
 
@@ -99,20 +100,15 @@ class Deployer:
             self._run(operation, None)
 
     def start(self) -> None:
-        """On the deployer's start: serve what the state says (a fresh server: the initial image), and
-        make Caddy's fragment name it, so the proxy and the containers agree after any restart."""
+        """On the deployer's start: serve what the state says, admitted, and nothing beside it. A fresh
+        server (no state) serves the initial image as soon as it passes its checks: tried in the
+        background until then, since its smoke check fails until the pipeline has stored features."""
         self.engine.ping()
-        if self._read_upstream() is None:
-            # Caddy cannot load its Caddyfile without the fragment: name the first colour, which
-            # answers 502 until something serves there.
-            write_atomically(self.settings.rollout_upstream_file, f"to {self._upstream('blue')}\n")
         active = self.state.active
         if active is None:
             initial = self.settings.rollout_initial_image
-            if initial is None:
-                return
-            operation = self._begin(initial.rsplit(":", 1)[1], "bootstrap")
-            self._run(operation, initial)
+            if initial is not None:
+                threading.Thread(target=self._bootstrap, args=(initial,), daemon=True).start()
             return
         container = self.engine.inspect(active.container)
         if container is None:
@@ -122,8 +118,24 @@ class Deployer:
         leftover = self._container_name(other(active.color))
         if self.engine.inspect(leftover) is not None:
             self.engine.remove(leftover)  # a rollout interrupted before its switch
-        if self._read_upstream() != active.upstream:
-            self._point_caddy(active.upstream)
+        self._admit(active.container)
+
+    def _bootstrap(self, image: str) -> None:
+        """Until something serves: the initial image, again every ``rollout_bootstrap_retry_seconds``. An
+        operator's rollout meanwhile wins (the loop stops once the state names an active version)."""
+        retry = self.settings.rollout_bootstrap_retry_seconds
+        while self.state.active is None:
+            try:
+                operation = self._begin(image.rsplit(":", 1)[1], "bootstrap")
+            except BusyError:
+                time.sleep(retry)
+                continue
+            try:
+                self._run(operation, image)
+                return
+            except RolloutError as failed:
+                log.warning("initial image not serving yet, next try in %g s: %s", retry, failed)
+            time.sleep(retry)
 
     # --- the rollout -------------------------------------------------------------------------
 
@@ -153,19 +165,23 @@ class Deployer:
             kept = f"; {old.version} ({old.color}) keeps serving" if old is not None else ""
             self._finish(operation, outcome, f"{version}: {failed}{kept}")
             raise RolloutError(operation.detail) from failed
-        previous_upstream = self._read_upstream()
         try:
-            self._point_caddy(upstream)
+            self._admit(name)
         except (RuntimeError, EngineError) as refused:
-            if previous_upstream is not None:
-                with contextlib.suppress(RuntimeError, EngineError):
-                    self._point_caddy(previous_upstream)
             with contextlib.suppress(EngineError):
                 self.engine.remove(name)
             self._finish(
-                operation, "kept previous" if old else "failed", f"Caddy refused the switch: {refused}"
+                operation, "kept previous" if old else "failed", f"{version}: not admitted: {refused}"
             )
             raise RolloutError(operation.detail) from refused
+        time.sleep(self.settings.rollout_admission_seconds)  # Caddy's health check sees it admitted
+        withdrawn = ""
+        if old is not None:
+            try:
+                self._withdraw(old.container)
+                time.sleep(self.settings.rollout_admission_seconds)  # ... and the old one withdrawn
+            except (RuntimeError, EngineError) as gone:  # not running: Caddy already skips it
+                withdrawn = f"; {old.version} ({old.color}) could not be withdrawn: {gone}"
         operation.seconds_to_served = round(time.monotonic() - started, 2)
         self.state.served(
             Slot(
@@ -178,7 +194,7 @@ class Deployer:
             )
         )
         self._record(operation)  # Caddy already sends everything new to it: a restart must know
-        detail = f"{version} serves on {color}"
+        detail = f"{version} serves on {color}{withdrawn}"
         if old is not None:
             time.sleep(self.settings.rollout_drain_seconds)
             try:
@@ -253,6 +269,7 @@ class Deployer:
 
     def _spec(self, color: Color, version: str, image: str) -> ContainerSpec:
         env = dict(self.settings.rollout_bento_env)
+        env["ALPHAPULSE_SERVING_ADMISSION_FILE"] = str(CONTAINER_ADMISSION_FILE)
         env["BENTOML_PORT"] = self._upstream(color).rsplit(":", 1)[1]
         return ContainerSpec(
             name=self._container_name(color),
@@ -291,38 +308,36 @@ class Deployer:
         )
 
     def _smoke(self, upstream: str) -> None:
-        """One real answer of every configured symbol: a model loaded, features readable, not stale."""
+        """One real answer of every symbol the new version serves a champion for: a model loaded, features
+        readable, not stale. A configured symbol no model has passed the gate for yet is not served (the
+        export packages the champions there are), so it is not asked for."""
         with httpx.Client(timeout=10, trust_env=False) as client:
-            for symbol in self.settings.symbols:
-                body = {"symbol": symbol, "timeframe": self.settings.timeframe}
+            served = client.get(f"http://{upstream}/model")
+            if served.status_code != 200:
+                raise RolloutError(f"smoke /model: {served.status_code} {served.text[:300]}")
+            pairs = sorted(
+                {(m["symbol"], m["timeframe"]) for m in served.json()["models"] if m["role"] == "champion"}
+            )
+            if not pairs:
+                raise RolloutError("smoke /model: the new version serves no champion")
+            for symbol, timeframe in pairs:
+                body = {"symbol": symbol, "timeframe": timeframe}
                 response = client.post(f"http://{upstream}/signal", json=body)
                 if response.status_code != 200 or "model" not in response.json():
                     raise RolloutError(
                         f"smoke /signal {symbol}: {response.status_code} {response.text[:300]}"
                     )
 
-    def _read_upstream(self) -> str | None:
-        path = self.settings.rollout_upstream_file
-        if not path.exists():
-            return None
-        words = path.read_text(encoding="utf-8").split()
-        return words[1] if len(words) == 2 and words[0] == "to" else None
+    def _admit(self, container: str) -> None:
+        self._exec_in(container, ["touch", str(CONTAINER_ADMISSION_FILE)])
 
-    def _point_caddy(self, upstream: str) -> None:
-        """Rewrite the fragment and reload; the reload adapts the whole Caddyfile again and refuses it
-        (keeping the running configuration) when something is wrong."""
-        write_atomically(self.settings.rollout_upstream_file, f"to {upstream}\n")
-        command = self.settings.rollout_caddy_reload
-        container = self.settings.rollout_caddy_container
-        if container is not None:
-            code, output = self.engine.exec(container, command)
-        else:
-            import subprocess
+    def _withdraw(self, container: str) -> None:
+        self._exec_in(container, ["rm", "-f", str(CONTAINER_ADMISSION_FILE)])
 
-            result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-            code, output = result.returncode, result.stdout + result.stderr
+    def _exec_in(self, container: str, command: list[str]) -> None:
+        code, output = self.engine.exec(container, command)
         if code != 0:
-            raise RuntimeError(f"{' '.join(command)} exited {code}: {output[-1500:]}")
+            raise RuntimeError(f"{' '.join(command)} in {container} exited {code}: {output[-500:]}")
 
     def _record(self, operation: Operation) -> None:
         self.state.last = operation

@@ -1,5 +1,6 @@
 """Serving: the BentoML service's logic (``bentos/service.py`` is a thin wrapper over this package)."""
 
+from alphapulse.serving.admission import CONTAINER_ADMISSION_FILE, admitted
 from alphapulse.serving.bento import build_bento, export_bento, export_models, import_bento, publish_bento
 from alphapulse.serving.bundle import (
     ServedModel,
@@ -8,7 +9,7 @@ from alphapulse.serving.bundle import (
     export_model,
     load_bundle,
 )
-from alphapulse.serving.config import RECYCLE_EVERY, SERVICE_CONFIG
+from alphapulse.serving.config import RECYCLE_EVERY, SERVICE_CONFIG, respawn_crashed_workers
 from alphapulse.serving.errors import http_errors, route_errors
 from alphapulse.serving.freshness import StaleBarError
 from alphapulse.serving.inputs import InputError
@@ -31,6 +32,7 @@ from alphapulse.serving.serve import serve_command
 from alphapulse.serving.signals import NoFeaturesError, StoreUnreachableError
 
 __all__ = [
+    "CONTAINER_ADMISSION_FILE",
     "RECYCLE_EVERY",
     "SERVICE_CONFIG",
     "BatchPrediction",
@@ -53,6 +55,7 @@ __all__ = [
     "Timeframe",
     "UnauthorizedError",
     "UnreachableSignal",
+    "admitted",
     "bento_model_name",
     "build_bento",
     "export_bento",
@@ -63,6 +66,7 @@ __all__ = [
     "import_bento",
     "load_bundle",
     "publish_bento",
+    "respawn_crashed_workers",
     "route_errors",
     "serve_command",
 ]

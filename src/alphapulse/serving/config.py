@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from alphapulse.settings import get_settings
@@ -31,3 +32,16 @@ SERVICE_CONFIG: dict[str, Any] = {
 
 #: Responses per worker between two connection recycles; one worker has nothing to balance.
 RECYCLE_EVERY = _settings.serving_recycle_requests if _settings.serving_workers > 1 else 0
+
+
+def respawn_crashed_workers() -> None:
+    """Let BentoML replace a worker process that dies, also in a container.
+
+    BentoML's container images set ``BENTOML_CONTAINERIZED``, and with it set its process manager does not
+    respawn a dead worker, expecting an orchestrator to replace the whole container. Docker's restart
+    policy only watches the container's main process, which stays up: a worker killed by the kernel's
+    OOM killer or a crash would leave the serving container on fewer workers, or none, for good (seen:
+    tests/deploy/test_stack.py kills one). BentoML reads the variable when it creates the workers, after
+    it has imported the service, which calls this first; nothing else reads it.
+    """
+    os.environ.pop("BENTOML_CONTAINERIZED", None)

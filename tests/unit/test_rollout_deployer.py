@@ -1,0 +1,240 @@
+"""The deployer's switch, order and failure paths, against a fake engine whose "containers" are real HTTP
+servers on loopback (host-networking mode): admission before withdrawal, the old colour stopped only after
+both, a refused new version leaving the old one admitted, and a fresh server's bootstrap retried until the
+release serves. The real engine, Bento and Caddy: tests/deploy/test_rollout_containers.py."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alphapulse.rollout import Deployer
+from alphapulse.rollout.engine import ContainerSpec
+from alphapulse.serving import CONTAINER_ADMISSION_FILE
+from alphapulse.settings import Settings
+from tests.support.processes import free_port, wait_until
+
+
+class FakeBento(BaseHTTPRequestHandler):
+    """/readyz 200; /model lists the world's champions; /signal 200 with a model, or 404 while the world
+    has no features."""
+
+    world: World
+
+    def do_GET(self) -> None:
+        if self.path == "/model":
+            models = [{"symbol": s, "timeframe": "1h", "role": "champion"} for s in self.world.champions]
+            self._answer(200, {"models": models, "shadow": False})
+        else:
+            self._answer(200, {"ready": True})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        self.world.asked.append(body["symbol"])
+        if self.world.features:
+            self._answer(200, {"model": "m", "direction": "up"})
+        else:
+            self._answer(404, {"detail": "no precomputed features"})
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class World:
+    def __init__(self) -> None:
+        self.features = True
+        self.refuse_exec = False
+        self.champions = ["BTC/USDT"]
+        self.asked: list[str] = []
+
+
+class FakeEngine:
+    """The Engine API calls the deployer makes; every call is recorded in order."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.calls: list[tuple[str, ...]] = []
+        self.servers: dict[str, ThreadingHTTPServer] = {}
+
+    def ping(self) -> None:
+        pass
+
+    def image_exists(self, reference: str) -> bool:
+        return True
+
+    def inspect(self, name: str) -> dict[str, Any] | None:
+        if name not in self.servers:
+            return None
+        return {"State": {"Running": True, "Status": "running"}, "RestartCount": 0}
+
+    def run(self, spec: ContainerSpec) -> str:
+        self.calls.append(("run", spec.name, spec.env["ALPHAPULSE_SERVING_ADMISSION_FILE"]))
+        handler = type("Handler", (FakeBento,), {"world": self.world})
+        server = ThreadingHTTPServer(("127.0.0.1", int(spec.env["BENTOML_PORT"])), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.servers[spec.name] = server
+        return spec.name
+
+    def stop(self, name: str, timeout: int) -> None:
+        self.calls.append(("stop", name))
+
+    def remove(self, name: str) -> None:
+        self.calls.append(("remove", name))
+        server = self.servers.pop(name, None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def logs(self, name: str, tail: int = 60) -> str:
+        return ""
+
+    def exec(self, container: str, command: list[str], timeout: float = 120.0) -> tuple[int, str]:
+        self.calls.append(("exec", container, *command))
+        return (1, "refused") if self.world.refuse_exec else (0, "")
+
+    def close(self) -> None:
+        for name in list(self.servers):
+            self.remove(name)
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def engine(world: World) -> Iterator[FakeEngine]:
+    fake = FakeEngine(world)
+    yield fake
+    fake.close()
+
+
+def _deployer(tmp_path: Path, engine: FakeEngine, **overrides: Any) -> Deployer:
+    settings = Settings(
+        home=tmp_path,
+        rollout_host_ports=(free_port(), free_port()),
+        rollout_admission_seconds=0.01,
+        rollout_drain_seconds=0,
+        rollout_ready_timeout_seconds=10,
+        **overrides,
+    )
+    return Deployer(settings, engine=engine)  # type: ignore[arg-type]
+
+
+def _admission(engine: FakeEngine) -> list[tuple[str, ...]]:
+    return [call for call in engine.calls if call[0] in {"exec", "stop"}]
+
+
+def test_the_new_colour_is_admitted_before_the_old_is_withdrawn_then_stopped(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    deployer = _deployer(tmp_path, engine)
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the first rollout")
+    engine.calls.clear()
+    deployer.submit("v2")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the second rollout")
+    state = deployer.snapshot()
+    assert state.active is not None
+    assert (state.active.version, state.active.color) == ("v2", "green")
+    assert state.last is not None
+    assert state.last.outcome == "served", state.last.detail
+    touch, remove = ["touch", str(CONTAINER_ADMISSION_FILE)], ["rm", "-f", str(CONTAINER_ADMISSION_FILE)]
+    assert _admission(engine) == [
+        ("exec", "alphapulse-bento-green", *touch),
+        ("exec", "alphapulse-bento-blue", *remove),
+        ("stop", "alphapulse-bento-blue"),
+    ]
+    assert engine.calls[0] == ("run", "alphapulse-bento-green", str(CONTAINER_ADMISSION_FILE))
+
+
+def test_a_version_that_cannot_be_admitted_leaves_the_old_one_serving(
+    tmp_path: Path, engine: FakeEngine, world: World
+) -> None:
+    deployer = _deployer(tmp_path, engine)
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the first rollout")
+    engine.calls.clear()
+    world.refuse_exec = True
+    deployer.submit("v2")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the refused rollout")
+    state = deployer.snapshot()
+    assert state.active is not None
+    assert state.active.version == "v1"
+    assert state.last is not None
+    assert state.last.outcome == "kept previous"
+    assert "not admitted" in state.last.detail
+    assert ("remove", "alphapulse-bento-green") in engine.calls
+    assert not any(call[:2] == ("exec", "alphapulse-bento-blue") for call in engine.calls), "never withdrawn"
+    assert not any(call[0] == "stop" for call in engine.calls)
+
+
+def test_a_fresh_server_retries_its_initial_image_until_features_exist(
+    tmp_path: Path, engine: FakeEngine, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="alphapulse.rollout.deployer")
+    world.features = False
+    deployer = _deployer(
+        tmp_path, engine, rollout_initial_image="alphapulse:v1", rollout_bootstrap_retry_seconds=0.2
+    )
+    deployer.start()
+    wait_until(lambda: "not serving yet" in caplog.text, timeout=20, what="a failed try")
+    assert deployer.snapshot().active is None
+    assert "smoke /signal BTC/USDT: 404" in caplog.text, "the smoke check's answer is the reason"
+    world.features = True
+
+    def served() -> bool:
+        active = deployer.snapshot().active
+        return active is not None and active.version == "v1"
+
+    wait_until(served, timeout=20, what="the retried bootstrap")
+    runs = [call for call in engine.calls if call[0] == "run"]
+    assert len(runs) >= 2, "tried again, not given up"
+
+
+def test_a_restarted_deployer_admits_what_its_state_serves(tmp_path: Path, engine: FakeEngine) -> None:
+    deployer = _deployer(tmp_path, engine)
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the rollout")
+    engine.calls.clear()
+    again = Deployer(deployer.settings, engine=engine)  # type: ignore[arg-type]
+    again.start()
+    assert engine.calls == [("exec", "alphapulse-bento-blue", "touch", str(CONTAINER_ADMISSION_FILE))]
+
+
+def test_the_smoke_check_asks_every_served_champion_and_no_unserved_symbol(
+    tmp_path: Path, engine: FakeEngine, world: World
+) -> None:
+    """ETH/USDT is configured but no model of it has passed the gate: the Bento serves BTC/USDT alone."""
+    deployer = _deployer(tmp_path, engine, symbols=["BTC/USDT", "ETH/USDT"])
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the rollout")
+    state = deployer.snapshot()
+    assert state.active is not None, state.last
+    assert state.active.version == "v1"
+    assert world.asked == ["BTC/USDT"]
+
+
+def test_a_version_serving_no_champion_is_refused(tmp_path: Path, engine: FakeEngine, world: World) -> None:
+    world.champions = []
+    deployer = _deployer(tmp_path, engine)
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the refused rollout")
+    state = deployer.snapshot()
+    assert state.active is None
+    assert state.last is not None
+    assert "serves no champion" in state.last.detail
