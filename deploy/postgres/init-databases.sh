@@ -7,7 +7,7 @@
 # keeps them out of the SQL text and safe from quoting mistakes.
 set -eu
 
-: "${POSTGRES_APP_PASSWORD:?}" "${PREFECT_DB_PASSWORD:?}" "${MLFLOW_DB_PASSWORD:?}"
+: "${POSTGRES_APP_PASSWORD:?}" "${PREFECT_DB_PASSWORD:?}" "${MLFLOW_DB_PASSWORD:?}" "${POSTGRES_MONITOR_PASSWORD:?}"
 
 create_db() {
 	# $1 = role and database name, $2 = password
@@ -22,3 +22,10 @@ SQL
 create_db alphapulse "$POSTGRES_APP_PASSWORD"
 create_db prefect "$PREFECT_DB_PASSWORD"
 create_db mlflow "$MLFLOW_DB_PASSWORD"
+
+# The PostgreSQL exporter's login: statistics only (pg_monitor), no table of any consumer.
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+	-v password="$POSTGRES_MONITOR_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE monitoring LOGIN PASSWORD %L', :'password') \gexec
+GRANT pg_monitor TO monitoring;
+SQL

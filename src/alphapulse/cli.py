@@ -130,8 +130,10 @@ app.add_typer(features_app, name="features")
 deploy_app = typer.Typer(
     help="Blue-green rollout of the Bento behind Caddy: the deployer and its client.", no_args_is_help=True
 )
+metrics_app = typer.Typer(help="The pipeline's state as Prometheus metrics.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(metrics_app, name="metrics")
 
 
 @app.callback()
@@ -686,6 +688,36 @@ def deploy_serve(
     app_ = create_app(deployer, settings.deployer_token.get_secret_value())
     # Callers poll /status every second: no access log, the operations log themselves.
     uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+
+
+@metrics_app.command("serve")
+def metrics_serve(
+    # In its container: Prometheus on the backend network scrapes it (compose publishes no port).
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="Port")] = 9108,
+) -> None:
+    """Serve /metrics: bars, quarantine, live outcomes, drift verdicts, deployments' last runs (read at
+    each scrape from the store, MLflow and Prefect; deploy/observability reads them)."""
+    import signal
+    import threading
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from alphapulse.monitoring.exporter import pipeline_collector
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    registry = CollectorRegistry()
+    collector = pipeline_collector(settings, ensure_schema())
+    stopped = threading.Event()
+    collector.refresh_in_background(stopped)
+    registry.register(collector)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    console.print(f"metrics on http://{host}:{port}/metrics")
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    server.shutdown()
 
 
 def _deployer_call(action: str, tag: str | None) -> None:

@@ -21,7 +21,7 @@ from deploy_support import DEPLOY
 
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 ONE_SHOT = {"prefect-setup"}
-OUR_IMAGES = {"ALPHAPULSE_IMAGE", "ALPHAPULSE_RUNTIME_IMAGE"}
+OUR_IMAGES = {"ALPHAPULSE_IMAGE", "ALPHAPULSE_RUNTIME_IMAGE", "ALPHAPULSE_OBSERVABILITY_IMAGE"}
 
 
 def _services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -158,7 +158,7 @@ def test_image_overrides_are_documented(compose: dict[str, Any]) -> None:
         for service in _services(compose).values()
         for match in re.findall(r"\$\{([A-Z_]+):-", service["image"])
     }
-    assert overrides == {"POSTGRES_IMAGE", "CADDY_IMAGE"}
+    assert overrides == {"POSTGRES_IMAGE", "CADDY_IMAGE", "GRAFANA_IMAGE"}
     for variable in overrides:
         assert f"`{variable}`" in text, variable
 
@@ -190,15 +190,19 @@ def test_only_the_deployer_holds_the_docker_socket(compose: dict[str, Any]) -> N
     assert "ALPHAPULSE_DEPLOYER_TOKEN" in deployer["environment"]
 
 
-def test_caddy_reads_the_upstream_fragment_the_deployer_writes(compose: dict[str, Any]) -> None:
+def test_caddy_proxies_to_both_colours_the_deployer_starts(compose: dict[str, Any]) -> None:
+    """The switch needs no shared file and no reload: Caddy names both containers the deployer may start
+    (on a network they share) and follows their admission by health check."""
+    from alphapulse.rollout.deployer import BENTO_PORT
+    from alphapulse.settings import Settings
+
+    prefix = Settings.model_fields["rollout_container_prefix"].default
+    caddyfile = (DEPLOY / "Caddyfile").read_text()
+    for colour in ("blue", "green"):
+        assert f"{{$BENTO_{colour.upper()}:{prefix}-{colour}:{BENTO_PORT}}}" in caddyfile
+    assert "health_uri /admitted" in caddyfile
     services = _services(compose)
-    caddy_mount = next(v for v in services["caddy"]["volumes"] if v.endswith(":/etc/caddy/upstream:ro"))
-    source = caddy_mount.split(":/etc/caddy/upstream")[0]
-    (deployer_mount,) = [v for v in services["deployer"]["volumes"] if v.startswith(source + ":")]
-    target = deployer_mount.removeprefix(source + ":")
-    assert services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_UPSTREAM_FILE"] == f"{target}/bento.caddy"
-    assert "/etc/caddy/upstream/bento.caddy" in (DEPLOY / "Caddyfile").read_text()
-    assert (
-        services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_CADDY_CONTAINER"]
-        == services["caddy"]["container_name"]
-    )
+    networks = json.loads(services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_NETWORKS"])
+    edge = compose["networks"]["edge"]["name"]
+    assert edge in networks, "the Bento containers join Caddy's network"
+    assert not any("upstream" in volume for volume in services["caddy"].get("volumes", []))

@@ -97,10 +97,12 @@ class Bento:
 
 
 class Proxy:
-    def __init__(self, api: int, prefect: int, mlflow: int, api_key: str) -> None:
+    def __init__(self, api: int, prefect: int, mlflow: int, grafana: int, metrics: int, api_key: str) -> None:
         self.api = f"http://127.0.0.1:{api}"
         self.prefect = f"http://127.0.0.1:{prefect}"
         self.mlflow = f"http://127.0.0.1:{mlflow}"
+        self.grafana = f"http://127.0.0.1:{grafana}"
+        self.metrics = f"http://127.0.0.1:{metrics}"
         self.api_port = api
         self.prefect_api_key = api_key
 
@@ -133,10 +135,8 @@ def proxy(caddy_bin: str, bento: Bento, tmp_path_factory: pytest.TempPathFactory
         text=True,
         timeout=60,
     ).stdout.strip()
-    proxy = Proxy(_free_port(), _free_port(), _free_port(), secrets.token_hex(24))
+    proxy = Proxy(_free_port(), _free_port(), _free_port(), _free_port(), _free_port(), secrets.token_hex(24))
     upstream = f"127.0.0.1:{bento.port}"
-    # The fragment the deployer writes in production (docs/DEPLOY.md, "Rollouts").
-    (home / "bento.caddy").write_text(f"to {upstream}\n")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -146,9 +146,14 @@ def proxy(caddy_bin: str, bento: Bento, tmp_path_factory: pytest.TempPathFactory
         "ALPHAPULSE_DOMAIN": proxy.api,
         "PREFECT_DOMAIN": proxy.prefect,
         "MLFLOW_DOMAIN": proxy.mlflow,
-        "BENTO_UPSTREAM_FILE": str(home / "bento.caddy"),
+        "GRAFANA_DOMAIN": proxy.grafana,
+        "CADDY_METRICS_LISTEN": proxy.metrics,
+        # The serving colour, and the other one with nothing listening (between rollouts).
+        "BENTO_BLUE": upstream,
+        "BENTO_GREEN": f"127.0.0.1:{_free_port()}",
         "PREFECT_UPSTREAM": upstream,
         "MLFLOW_UPSTREAM": upstream,
+        "GRAFANA_UPSTREAM": upstream,
         "ACME_EMAIL": "ops@example.invalid",
         "UI_BASIC_AUTH_USER": UI_USER,
         "UI_BASIC_AUTH_HASH": password_hash,
@@ -203,14 +208,13 @@ def _walk(node: object) -> Iterator[dict[str, object]]:
 
 
 def test_caddyfile_sets_timeouts_on_the_server_and_every_upstream(caddy_bin: str, tmp_path: Path) -> None:
-    (tmp_path / "bento.caddy").write_text("to alphapulse-bento-blue:3000\n")
     env = {
-        "BENTO_UPSTREAM_FILE": str(tmp_path / "bento.caddy"),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "ALPHAPULSE_DOMAIN": "api.example.com",
         "PREFECT_DOMAIN": "prefect.example.com",
         "MLFLOW_DOMAIN": "mlflow.example.com",
+        "GRAFANA_DOMAIN": "grafana.example.com",
         "ACME_EMAIL": "ops@example.com",
         "UI_BASIC_AUTH_USER": UI_USER,
         "UI_BASIC_AUTH_HASH": "$2a$14$" + "a" * 53,
@@ -226,17 +230,25 @@ def test_caddyfile_sets_timeouts_on_the_server_and_every_upstream(caddy_bin: str
     )
     config = json.loads(result.stdout)
     assert config["admin"]["listen"] == "localhost:2019", "admin API only inside the container"
-    (server,) = config["apps"]["http"]["servers"].values()
-    for timeout in ("read_header_timeout", "read_timeout", "idle_timeout"):
-        assert server.get(timeout), f"server {timeout} not set"
+    servers = {tuple(server["listen"]): server for server in config["apps"]["http"]["servers"].values()}
+    assert set(servers) == {(":443",), (":2020",)}, "the sites, and the metrics listener"
+    for server in servers.values():
+        assert "metrics" in server, "HTTP metrics by status code"
+        for timeout in ("read_header_timeout", "read_timeout", "idle_timeout"):
+            assert server.get(timeout), f"server {timeout} not set"
     proxies = [h for h in _walk(config) if h.get("handler") == "reverse_proxy"]
-    assert len(proxies) == 4  # api, prefect (token), prefect (login), mlflow
+    assert len(proxies) == 5  # api, prefect (token), prefect (login), mlflow, grafana
     dials = [upstream["dial"] for handler in proxies for upstream in handler["upstreams"]]
-    assert "alphapulse-bento-blue:3000" in dials, "the deployer's fragment names the Bento"
+    assert {"alphapulse-bento-blue:3000", "alphapulse-bento-green:3000"} <= set(dials), "both colours"
+    (bento,) = [h for h in proxies if "health_checks" in h]
+    assert bento["health_checks"]["active"]["uri"] == "/admitted", "the deployer's admission decides"
+    assert bento["load_balancing"]["selection_policy"]["policy"] == "first"
     for handler in proxies:
         transport = handler["transport"]
         assert transport["dial_timeout"], "dial timeout not set"
         assert transport["response_header_timeout"], "upstream response timeout not set"
+        # Before uvicorn's 5 s keep-alive and the deployer's drain: no request meets a closing connection.
+        assert transport["keep_alive"]["idle_timeout"] == 2_000_000_000
     limits = [h["max_size"] for h in _walk(config) if h.get("handler") == "request_body"]
     assert sorted(limits) == [BODY_LIMIT, 10_000_000, 512_000_000]
 
@@ -299,7 +311,7 @@ def test_body_just_under_the_limit_is_accepted(proxy: Proxy, client: httpx.Clien
 # --- the UIs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("site", ["prefect", "mlflow"])
+@pytest.mark.parametrize("site", ["prefect", "mlflow", "grafana"])
 def test_uis_require_basic_auth(proxy: Proxy, client: httpx.Client, site: str) -> None:
     base = getattr(proxy, site)
     anonymous = client.get(f"{base}/readyz")
@@ -323,13 +335,14 @@ def test_ci_bearer_token_reaches_the_prefect_api_only(proxy: Proxy, client: http
 # --- upstream outage --------------------------------------------------------------------------
 
 
-def test_stopped_upstream_gives_502_then_200_once_back(
+def test_stopped_upstream_gives_an_error_then_200_once_back(
     proxy: Proxy, bento: Bento, client: httpx.Client
 ) -> None:
     bento.stop()
     try:
         down = client.get(f"{proxy.api}/readyz")
-        assert down.status_code == 502
+        # 502 while Caddy still counts it healthy, 503 ("no upstreams available") once its check failed.
+        assert down.status_code in {502, 503}
     finally:
         bento.start()
     deadline = time.monotonic() + 30
@@ -341,3 +354,22 @@ def test_stopped_upstream_gives_502_then_200_once_back(
         time.sleep(0.5)
     assert status == 200
     assert client.post(f"{proxy.api}/echo", json={"text": "back"}).json()["text"] == "back"
+
+
+def test_the_metrics_listener_counts_what_clients_were_answered(proxy: Proxy, client: httpx.Client) -> None:
+    """What Prometheus scrapes (deploy/observability/prometheus.yml): answers per status code beside the
+    count of every request, the two series ApiServerErrors divides."""
+    assert client.get(f"{proxy.api}/readyz").status_code == 200
+    text = client.get(f"{proxy.metrics}/metrics").text
+    answered = [
+        line for line in text.splitlines() if line.startswith("caddy_http_request_duration_seconds_count{")
+    ]
+    assert any('code="200"' in line for line in answered), "counted per status code (the alert rules' label)"
+    assert any(line.startswith("caddy_http_requests_total{") for line in text.splitlines())
+
+
+def test_grafana_gets_no_ui_login_header(proxy: Proxy, client: httpx.Client) -> None:
+    """The UI login stops at Caddy: Grafana would take its Authorization header for a Grafana login."""
+    echoed = client.post(f"{proxy.grafana}/echo-headers", auth=(UI_USER, UI_PASSWORD))
+    assert echoed.status_code == 200, echoed.text
+    assert "authorization" not in {name.lower() for name in echoed.json()}

@@ -84,8 +84,18 @@ def test_every_bind_mounted_file_is_provisioned(compose: dict[str, Any], prod_lo
     for path in stack_files:
         assert (DEPLOY / path).is_file(), f"deploy/{path} is listed but missing"
     for service, source, _ in _compose_mounts(compose):
-        if source.startswith("./"):
-            assert source[2:] in stack_files, f"{service} mounts {source}, which cloud-init does not write"
+        if not source.startswith("./"):
+            continue
+        mounted = DEPLOY / source[2:]
+        # A mounted directory: every file a service reads from it (its rule tests are CI's, not the server's).
+        read = (
+            [str(f.relative_to(DEPLOY)) for f in mounted.rglob("*") if f.is_file() and "tests" not in f.parts]
+            if mounted.is_dir()
+            else [source[2:]]
+        )
+        assert read, f"{service} mounts {source}, which holds nothing"
+        missing = sorted(set(read) - stack_files)
+        assert not missing, f"{service} mounts {source}; cloud-init does not write {missing}"
 
 
 def test_every_data_directory_is_created_for_its_container_user(
@@ -339,43 +349,34 @@ def test_init_script_creates_one_owned_database_per_consumer(throwaway_postgres:
         "POSTGRES_APP_PASSWORD": "app'; DROP ROLE postgres; --",
         "PREFECT_DB_PASSWORD": 'pre"fect',
         "MLFLOW_DB_PASSWORD": "mlflow-pw",
+        "POSTGRES_MONITOR_PASSWORD": "monitor-pw",
     }
     script = DEPLOY / "postgres" / "init-databases.sh"
     env_args = [f"{k}={v}" for k, v in env.items()]
     subprocess.run(
         [*prefix, "env", *env_args, "sh", str(script)], check=True, capture_output=True, timeout=60
     )
-    query = (
+
+    def psql(query: str) -> str:
+        return subprocess.run(
+            [*prefix, "env", *env_args, "psql", "-U", "postgres", "-d", "postgres", "-Atc", query],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+
+    owners = psql(
         "select datname || ':' || pg_get_userbyid(datdba) from pg_database "
         "where datname in ('alphapulse','prefect','mlflow') order by 1"
     )
-    result = subprocess.run(
-        [*prefix, "env", *env_args, "psql", "-U", "postgres", "-d", "postgres", "-Atc", query],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
+    assert owners.split() == ["alphapulse:alphapulse", "mlflow:mlflow", "prefect:prefect"]
+    assert psql("select rolname from pg_roles where rolname='postgres'") == "postgres"
+    monitoring = psql(
+        "select pg_has_role('monitoring', 'pg_monitor', 'member'), rolsuper from pg_roles "
+        "where rolname = 'monitoring'"
     )
-    assert result.stdout.split() == ["alphapulse:alphapulse", "mlflow:mlflow", "prefect:prefect"]
-    check = subprocess.run(
-        [
-            *prefix,
-            "env",
-            *env_args,
-            "psql",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-Atc",
-            "select rolname from pg_roles where rolname='postgres'",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert check.stdout.strip() == "postgres"
+    assert monitoring == "t|f", "the exporter's role: statistics, not a superuser"
 
 
 # --- deploy/scripts/rollout.sh with a stand-in `docker` ---------------------------------------

@@ -297,12 +297,39 @@ def test_keep_alive_connections_are_recycled_without_losing_a_request(server: st
     assert 2 <= closes <= 4
 
 
+def _samples(text: str, name: str) -> list[tuple[str, float]]:
+    """(labels, value) of every sample of ``name`` in a Prometheus text exposition."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line[len(name) :].rsplit(" ", 1)
+            found.append((labels, float(value)))
+    return found
+
+
 def test_metrics_count_predictions_by_direction_and_version(server: str) -> None:
-    httpx.post(f"{server}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME})
+    """What the dashboards and alert rules of deploy/observability read, under these exact names."""
+    answer = httpx.post(f"{server}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME})
+    assert answer.status_code == 200, answer.text
+    version, as_of = answer.json()["model"]["version"], datetime.fromisoformat(answer.json()["as_of"])
     text = httpx.get(f"{server}/metrics").text
-    counted = [line for line in text.splitlines() if line.startswith("alphapulse_predictions_total{")]
-    assert any('endpoint="signal"' in line and 'model_version="' in line for line in counted)
-    assert any(line.startswith("alphapulse_prediction_latency_seconds_bucket{") for line in text.splitlines())
+    counted = _samples(text, "alphapulse_predictions_total")
+    assert any(
+        'endpoint="signal"' in labels and f'model_version="{version}"' in labels for labels, _ in counted
+    )
+    latency = _samples(text, "alphapulse_prediction_latency_seconds_bucket")
+    assert any(f'model_version="{version}"' in labels for labels, _ in latency)
+    served = [labels for labels, value in _samples(text, "alphapulse_model_info") if value == 1]
+    assert any(f'model_version="{version}"' in labels and 'role="champion"' in labels for labels in served)
+    assert all(value > 0 for _, value in _samples(text, "alphapulse_model_load_seconds"))
+    (bar,) = [value for labels, value in _samples(text, "alphapulse_signal_bar_timestamp_seconds")]
+    assert bar == as_of.timestamp()
+    (published,) = [value for _, value in _samples(text, "alphapulse_signal_published_timestamp_seconds")]
+    assert published <= datetime.now(UTC).timestamp()
+    requests = _samples(text, "bentoml_service_request_total")
+    assert any(
+        'endpoint="/signal"' in labels and 'http_response_code="200"' in labels for labels, _ in requests
+    )
 
 
 def test_openapi_money_is_string_and_schemathesis_finds_no_server_error(server: str, tmp_path: Path) -> None:

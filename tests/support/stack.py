@@ -31,6 +31,7 @@ DOMAINS = {
     "api": "api.alphapulse.test",
     "prefect": "prefect.alphapulse.test",
     "mlflow": "mlflow.alphapulse.test",
+    "grafana": "grafana.alphapulse.test",
 }
 CA_ROOT = Path("caddy/data/caddy/pki/authorities/local/root.crt")
 #: Directories of the data volume and their owners (cloud-init creates them the same way on the server).
@@ -39,7 +40,9 @@ DATA_DIRS = {
     "deployer": 1000,
     "caddy/data": 1000,
     "caddy/config": 1000,
-    "caddy/upstream": 1000,
+    "prometheus": 10002,
+    "alertmanager": 10002,
+    "grafana": 472,
 }
 
 
@@ -160,3 +163,22 @@ def write_env(path: Path, values: dict[str, str]) -> Path:
     path.write_text("".join(f"{key}='{value}'\n" for key, value in values.items()))
     path.chmod(0o600)
     return path
+
+
+def cpu_seconds(engine: Engine, container: str) -> float:
+    """CPU time used so far by every process of a container, read from the host's /proc (the engine's
+    containers are this host's processes; each one's cgroup path names its container id), so a
+    benchmark can say which container its cycles went to."""
+    container_id = engine.docker("inspect", "--format", "{{.Id}}", container).stdout.strip()
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if container_id not in (entry / "cgroup").read_text():
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process has exited
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")

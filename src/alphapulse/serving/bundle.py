@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,8 @@ class ServedModel:
     tag: str
     labels: dict[str, str]
     loaded_at: datetime
+    #: How long reading it from the store took (for the service's metrics).
+    load_seconds: float = 0.0
 
     @property
     def ref(self) -> ModelRef:
@@ -135,6 +138,7 @@ def export_champion(symbol: str, timeframe: str, settings: Settings | None = Non
 
 def load_bundle(registered: str, role: Role) -> ServedModel | None:
     """The latest bundle of ``role`` from the process's BentoML store (a Bento's own when in one)."""
+    started = time.perf_counter()
     try:
         model = bentoml.models.get(f"{bento_model_name(registered, role)}:latest")
     except NotFound:
@@ -165,6 +169,7 @@ def load_bundle(registered: str, role: Role) -> ServedModel | None:
         tag=str(model.tag),
         labels=labels,
         loaded_at=datetime.now(UTC),
+        load_seconds=time.perf_counter() - started,
     )
 
 

@@ -99,6 +99,7 @@ class ServingRuntime:
         self._stopping = threading.Event()
         self._first_pass = threading.Event()
         self._served = self._load_models()  # their features: the store thread's first pass
+        metrics.models_served(_all(self._served), replaced=())
         _settle_heap()
         self._follower = threading.Thread(target=self._follow_store, name="serving-store", daemon=True)
         self._follower.start()
@@ -166,9 +167,11 @@ class ServingRuntime:
         with self._reload_lock:
             served = self._load_models()
             try:
-                self._signals.refresh(_wanted(served))
+                self._refresh(served)
             except SQLAlchemyError as error:
                 self._store.mark_down(error)
+            loaded = {model.tag for model in _all(served)}
+            metrics.models_served(_all(served), [m for m in _all(self._served) if m.tag not in loaded])
             self._served = served
             _settle_heap()
             return self.models()
@@ -184,7 +187,13 @@ class ServingRuntime:
         return served
 
     def refresh_signals(self) -> None:
-        self._signals.refresh(_wanted(self._served))
+        self._refresh(self._served)
+
+    def _refresh(self, served: dict[Key, Served]) -> None:
+        wanted = _wanted(served)
+        self._signals.refresh(wanted)
+        for (symbol, timeframe, _version), bar in self._signals.read(wanted).items():
+            metrics.signal_read(symbol, timeframe, bar.as_of, bar.stamp[1])
 
     def admin_reload(self, api_key: str | None) -> ModelsLoaded:
         """Reload this worker now and ask the other workers to follow (they poll a marker file)."""
@@ -394,6 +403,10 @@ def _request_id() -> str:
 
 def _roles(models: Served) -> list[ServedModel]:
     return [models.champion] if models.challenger is None else [models.champion, models.challenger]
+
+
+def _all(served: dict[Key, Served]) -> list[ServedModel]:
+    return [model for models in served.values() for model in _roles(models)]
 
 
 def _wanted(served: dict[Key, Served]) -> dict[InstrumentKey, FeatureConfig]:

@@ -96,6 +96,11 @@ class SignalCache:
         latest = self._latest
         return all(key in latest for key in keys)
 
+    def read(self, keys: Iterable[Key]) -> dict[Key, LatestBar]:
+        """The bars held for ``keys`` (those read and found)."""
+        latest = self._latest
+        return {key: bar for key in keys if (bar := latest.get(key)) is not None}
+
     def refresh(self, wanted: Mapping[Key, FeatureConfig]) -> None:
         """Re-read the instruments (key, feature config) whose published row changed. A store error
         propagates (the caller marks the store down) once the instruments read so far are swapped in;

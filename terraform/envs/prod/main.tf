@@ -15,6 +15,7 @@ locals {
     api     = "api.${var.domain}"
     prefect = "prefect.${var.domain}"
     mlflow  = "mlflow.${var.domain}"
+    grafana = "grafana.${var.domain}"
   }
 
   # The stack as it is in the repository; cloud-init writes these under /opt/alphapulse.
@@ -27,6 +28,12 @@ locals {
     "postgres/init-databases.sh",
     "prefect_setup.py",
     "scripts/rollout.sh",
+    "observability/prometheus.yml",
+    "observability/alertmanager.yml",
+    "observability/rules/alphapulse.yml",
+    "observability/grafana/provisioning/datasources/prometheus.yml",
+    "observability/grafana/provisioning/dashboards/alphapulse.yml",
+    "observability/grafana/dashboards/alphapulse.json",
   ]
 
   # Bind-mounted data directories and the container uid:gid that writes each
@@ -35,35 +42,44 @@ locals {
     "postgres"     = "70:70"
     "caddy/data"   = "1000:1000"
     "caddy/config" = "1000:1000"
-    # The upstream fragment (written by the deployer, read by Caddy) and the deployer's state;
-    # the deployer runs as the deploy user too.
-    "caddy/upstream" = "1000:1000"
-    "deployer"       = "1000:1000"
+    # The deployer's state; the deployer runs as the deploy user too.
+    "deployer" = "1000:1000"
+    # Prometheus' time series and Alertmanager's silences (the observability image's user), Grafana's
+    # database (its image's user).
+    "prometheus"   = "10002:10002"
+    "alertmanager" = "10002:10002"
+    "grafana"      = "472:472"
   }
 
   # Every variable deploy/docker-compose.yml reads (documented in deploy/.env.example).
   stack_env = {
-    ALPHAPULSE_DOMAIN           = local.hostnames.api
-    PREFECT_DOMAIN              = local.hostnames.prefect
-    MLFLOW_DOMAIN               = local.hostnames.mlflow
-    ACME_EMAIL                  = var.acme_email
-    ALPHAPULSE_IMAGE            = "${var.image_repository}/alphapulse:${var.bento_image_tag}"
-    ALPHAPULSE_RUNTIME_IMAGE    = "${var.image_repository}/alphapulse-runtime:${var.runtime_image_tag}"
-    ALPHAPULSE_DATA_DIR         = "/srv/alphapulse"
-    POSTGRES_SUPERUSER_PASSWORD = random_password.secret["postgres_superuser"].result
-    POSTGRES_APP_PASSWORD       = random_password.secret["postgres_app"].result
-    PREFECT_DB_PASSWORD         = random_password.secret["prefect_db"].result
-    MLFLOW_DB_PASSWORD          = random_password.secret["mlflow_db"].result
-    ALPHAPULSE_ADMIN_API_KEY    = random_password.secret["admin_api_key"].result
-    ALPHAPULSE_DEPLOYER_TOKEN   = random_password.secret["deployer_token"].result
-    DOCKER_GID                  = "2375"
-    PREFECT_API_KEY             = random_password.secret["prefect_api_key"].result
-    UI_BASIC_AUTH_USER          = var.ui_basic_auth_user
-    UI_BASIC_AUTH_HASH          = var.ui_basic_auth_hash
-    ALPHAPULSE_S3_BUCKET        = module.storage.bucket_name
-    AWS_REGION                  = module.storage.bucket_region
-    AWS_ACCESS_KEY_ID           = module.storage.stack_access_key_id
-    AWS_SECRET_ACCESS_KEY       = module.storage.stack_secret_access_key
+    ALPHAPULSE_DOMAIN        = local.hostnames.api
+    PREFECT_DOMAIN           = local.hostnames.prefect
+    MLFLOW_DOMAIN            = local.hostnames.mlflow
+    GRAFANA_DOMAIN           = local.hostnames.grafana
+    ACME_EMAIL               = var.acme_email
+    ALPHAPULSE_IMAGE         = "${var.image_repository}/alphapulse:${var.bento_image_tag}"
+    ALPHAPULSE_RUNTIME_IMAGE = "${var.image_repository}/alphapulse-runtime:${var.runtime_image_tag}"
+    # Built by the same release as the runtime image (release.yml), so it carries the same tag.
+    ALPHAPULSE_OBSERVABILITY_IMAGE = "${var.image_repository}/alphapulse-observability:${var.runtime_image_tag}"
+    ALPHAPULSE_DATA_DIR            = "/srv/alphapulse"
+    POSTGRES_SUPERUSER_PASSWORD    = random_password.secret["postgres_superuser"].result
+    POSTGRES_APP_PASSWORD          = random_password.secret["postgres_app"].result
+    PREFECT_DB_PASSWORD            = random_password.secret["prefect_db"].result
+    MLFLOW_DB_PASSWORD             = random_password.secret["mlflow_db"].result
+    POSTGRES_MONITOR_PASSWORD      = random_password.secret["postgres_monitor"].result
+    GRAFANA_ADMIN_PASSWORD         = random_password.secret["grafana_admin"].result
+    ALPHAPULSE_ALERT_WEBHOOK_URL   = var.alert_webhook_url
+    ALPHAPULSE_ADMIN_API_KEY       = random_password.secret["admin_api_key"].result
+    ALPHAPULSE_DEPLOYER_TOKEN      = random_password.secret["deployer_token"].result
+    DOCKER_GID                     = "2375"
+    PREFECT_API_KEY                = random_password.secret["prefect_api_key"].result
+    UI_BASIC_AUTH_USER             = var.ui_basic_auth_user
+    UI_BASIC_AUTH_HASH             = var.ui_basic_auth_hash
+    ALPHAPULSE_S3_BUCKET           = module.storage.bucket_name
+    AWS_REGION                     = module.storage.bucket_region
+    AWS_ACCESS_KEY_ID              = module.storage.stack_access_key_id
+    AWS_SECRET_ACCESS_KEY          = module.storage.stack_secret_access_key
   }
 }
 
@@ -78,6 +94,8 @@ resource "random_password" "secret" {
     "admin_api_key",
     "prefect_api_key",
     "deployer_token",
+    "postgres_monitor",
+    "grafana_admin",
   ])
 
   length  = 48

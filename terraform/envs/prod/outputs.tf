@@ -65,3 +65,9 @@ output "ci_aws_secret_access_key" {
   value       = module.storage.ci_secret_access_key
   sensitive   = true
 }
+
+output "grafana_admin_password" {
+  description = "Password of Grafana's admin user (behind the UI login at https://grafana.<domain>)."
+  value       = random_password.secret["grafana_admin"].result
+  sensitive   = true
+}

@@ -168,3 +168,14 @@ variable "ghcr_token" {
   default     = ""
   sensitive   = true
 }
+
+variable "alert_webhook_url" {
+  description = "Where Alertmanager posts the stack's alerts (Slack-style JSON with readable text): a Slack or Mattermost incoming webhook, or any HTTPS endpoint that takes a POST."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^https://[^\\s/]+", var.alert_webhook_url))
+    error_message = "alert_webhook_url must be an https:// URL."
+  }
+}

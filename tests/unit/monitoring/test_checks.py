@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
 from sqlalchemy import Engine, insert
 
 from alphapulse.events import PERFORMANCE_DEGRADED
@@ -26,25 +22,10 @@ from alphapulse.monitoring.drift import DriftPolicy, assess_drift, drift_windows
 from alphapulse.settings import get_settings
 from alphapulse.store import CANDLES, PREDICTIONS, ensure_schema, upsert
 from alphapulse.store.queries import load_news
-from alphapulse.training import tracking
-from alphapulse.training.registry import make_champion, register, registered_name
 from tests.support.market import candle_rows, recent_bundled_candles
-
-NAME = registered_name("BTC/USDT", "1h")
+from tests.unit.monitoring.conftest import crown, log_row
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, pd.DataFrame]:
-    """1,400 real hourly bars in the configured store, with a short reference window to match."""
-    monkeypatch.setenv("ALPHAPULSE_DRIFT_REFERENCE_BARS", "240")
-    monkeypatch.setenv("ALPHAPULSE_LIVE_MIN_OUTCOMES", "3")
-    get_settings.cache_clear()
-    candles = recent_bundled_candles(1_400)
-    engine = ensure_schema()
-    upsert(engine, CANDLES, candle_rows(candles))
-    return engine, candles
 
 
 def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,19 +43,6 @@ def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPat
     expected = assess_drift(drift_windows(full.frame, full.feature_columns, policy), policy)
     assert report.columns == expected.columns
     assert report.reference_window == expected.reference_window
-
-
-def crown(version_tags: list[dict[str, str]]) -> list[str]:
-    """Register tiny real models with the recipe tags the monitor reads; the last one is champion."""
-    client = tracking.client(get_settings())
-    model = LogisticRegression().fit(np.array([[0.0], [1.0]]), np.array([0, 1]))
-    versions = []
-    for tags in version_tags:
-        with mlflow.start_run():
-            info = mlflow.sklearn.log_model(model, name="model")
-        versions.append(register(client, NAME, info.model_uri, tags))
-    make_champion(client, NAME, versions[-1])
-    return versions
 
 
 def test_a_stale_champion_is_compared_with_what_it_was_trained_on(store: tuple[Engine, pd.DataFrame]) -> None:
@@ -147,25 +115,3 @@ def test_only_the_serving_champion_is_judged_per_bar(store: tuple[Engine, pd.Dat
     )
     assert not decision.requested  # no Prefect API in this process: nothing received it, nothing recorded
     assert decision.message.startswith("retraining not requested")
-
-
-def log_row(request: str, version: str, direction: str, as_of: pd.Timestamp) -> dict[str, object]:
-    moment = as_of.to_pydatetime()
-    return {
-        "request_id": request,
-        "role": "champion",
-        "symbol": "BTC/USDT",
-        "timeframe": "1h",
-        "as_of": moment,
-        "window_start": moment - timedelta(hours=400),
-        "window_end": moment,
-        "direction": direction,
-        "probability_up": 0.55 if direction == "up" else 0.45,
-        "expected_return": None,
-        "reference_price": Decimal("1"),
-        "model_name": NAME,
-        "model_version": version,
-        "feature_set": "v",
-        "latency_ms": 1.0,
-        "created_at": moment,
-    }
