@@ -69,6 +69,7 @@ class FakeEngine:
         self.world = world
         self.calls: list[tuple[str, ...]] = []
         self.servers: dict[str, ThreadingHTTPServer] = {}
+        self.labels: dict[str, dict[str, str]] = {}
 
     def ping(self) -> None:
         pass
@@ -79,7 +80,11 @@ class FakeEngine:
     def inspect(self, name: str) -> dict[str, Any] | None:
         if name not in self.servers:
             return None
-        return {"State": {"Running": True, "Status": "running"}, "RestartCount": 0}
+        return {
+            "State": {"Running": True, "Status": "running"},
+            "RestartCount": 0,
+            "Config": {"Labels": self.labels[name]},
+        }
 
     def run(self, spec: ContainerSpec) -> str:
         self.calls.append(("run", spec.name, spec.env["ALPHAPULSE_SERVING_ADMISSION_FILE"]))
@@ -87,6 +92,7 @@ class FakeEngine:
         server = ThreadingHTTPServer(("127.0.0.1", int(spec.env["BENTOML_PORT"])), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self.servers[spec.name] = server
+        self.labels[spec.name] = spec.labels
         return spec.name
 
     def stop(self, name: str, timeout: int) -> None:
@@ -238,3 +244,19 @@ def test_a_version_serving_no_champion_is_refused(tmp_path: Path, engine: FakeEn
     assert state.active is None
     assert state.last is not None
     assert "serves no champion" in state.last.detail
+
+
+def test_prometheus_discovers_the_running_colours_and_forgets_a_removed_one(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    deployer = _deployer(tmp_path, engine)
+    assert deployer.scrape_targets() == []
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the first rollout")
+    (blue,) = deployer.scrape_targets()
+    assert blue["labels"] == {"colour": "blue", "bento_tag": "v1", "serving": "true"}
+    assert blue["targets"] == [deployer.snapshot().active.upstream]  # type: ignore[union-attr]
+    deployer.submit("v2")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the second rollout")
+    (green,) = deployer.scrape_targets()
+    assert green["labels"] == {"colour": "green", "bento_tag": "v2", "serving": "true"}

@@ -80,6 +80,10 @@ def test_api_refuses_calls_without_the_token(api: TestClient) -> None:
     assert api.get("/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert api.post("/rollout", json={"tag": "alphapulse:v1"}).status_code == 401
     assert api.post("/rollback", json={}).status_code == 401
+    # Prometheus's discovery needs no token either; without the engine it says so, naming the socket.
+    targets = api.get("/scrape-targets")
+    assert targets.status_code == 503
+    assert "no-engine.sock" in targets.json()["detail"]
 
 
 def test_api_names_the_bad_field(api: TestClient) -> None:

@@ -52,8 +52,9 @@ class PipelineCollector(Collector):
     at once, and the outcome query reads the prediction log.
 
     With :meth:`refresh_in_background` a thread re-reads the sources every ``ttl`` seconds and a scrape
-    only answers the latest readings: a slow source (Prefect's API or MLflow on a busy server) then never
-    makes a scrape outlast Prometheus's timeout, which would mark the whole target down."""
+    only answers the latest readings (none before the first one completes): a slow source (Prefect's API
+    or MLflow on a busy server, or not up yet) then never makes a scrape outlast Prometheus's timeout,
+    which would mark the whole target down."""
 
     def __init__(self, sources: dict[str, Callable[[], Iterable[Metric]]], ttl: float = 15.0) -> None:
         self._sources = sources
@@ -87,7 +88,7 @@ class PipelineCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             stale = time.monotonic() - self._read_at >= self._ttl
-        if not self._readings or (stale and not self._background):
+        if stale and not self._background:
             self.refresh()
         with self._lock:
             readings = self._readings

@@ -1,7 +1,8 @@
 """The deployer's HTTP API: the only way into the one container that holds the Docker socket.
 
-Three operations and a health check, behind a bearer token: what the export flow and an operator need,
-nothing that could start an arbitrary image, mount a path or run a command. A caller that gets the token
+Three operations behind a bearer token, a health check and Prometheus's discovery of the Bento
+containers without one: what the export flow, an operator and Prometheus need, nothing that could start
+an arbitrary image, mount a path or run a command. A caller that gets the token
 can roll the Bento to a version the artifact store or the image registry already holds, no more.
 """
 
@@ -14,6 +15,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel, field_validator
 
 from alphapulse.rollout.deployer import BusyError, Deployer, Kind
+from alphapulse.rollout.engine import EngineError
 from alphapulse.rollout.state import DeployState, Operation, bento_version
 
 
@@ -57,6 +59,15 @@ def create_app(deployer: Deployer, token: str) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"ok": True, "busy": deployer.busy}
+
+    @app.get("/scrape-targets")
+    def scrape_targets() -> list[dict[str, Any]]:
+        """Prometheus's HTTP service discovery of the Bento containers (deploy/observability): their
+        addresses on the stack's networks, nothing an attacker could act on, so no token to hand out."""
+        try:
+            return deployer.scrape_targets()
+        except EngineError as unreachable:  # Prometheus keeps the targets it had
+            raise HTTPException(status_code=503, detail=str(unreachable)) from unreachable
 
     @app.get("/status", dependencies=[Depends(authorized)])
     def status() -> DeployState:

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import IO, Literal
+from typing import IO, Any, Literal, get_args
 
 import httpx
 
@@ -353,6 +353,31 @@ class Deployer:
 
     def snapshot(self) -> DeployState:
         return self.state.model_copy(deep=True)
+
+    def scrape_targets(self) -> list[dict[str, Any]]:
+        """The Bento containers running now, in Prometheus's HTTP service discovery format: a colour is
+        scraped from its start until its removal, and never after (a DNS lookup of a removed colour's
+        name fails, and Prometheus would keep scraping its last address, down, for good)."""
+        active = self.state.active
+        groups = []
+        colors: tuple[Color, ...] = get_args(Color)
+        for color in colors:
+            found = self.engine.inspect(self._container_name(color))
+            if found is None or not found["State"]["Running"]:
+                continue
+            labels = found.get("Config", {}).get("Labels") or {}
+            serving = active is not None and active.color == color
+            groups.append(
+                {
+                    "targets": [self._upstream(color)],
+                    "labels": {
+                        "colour": color,
+                        "bento_tag": labels.get(f"{OWNER_LABEL}.version", ""),
+                        "serving": str(serving).lower(),
+                    },
+                }
+            )
+        return groups
 
 
 def _chunks(handle: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
