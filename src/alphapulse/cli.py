@@ -696,8 +696,8 @@ def metrics_serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "0.0.0.0",  # noqa: S104
     port: Annotated[int, typer.Option(help="Port")] = 9108,
 ) -> None:
-    """Serve /metrics: bars, quarantine, live outcomes, drift verdicts, deployments' last runs (read at
-    each scrape from the store, MLflow and Prefect; deploy/observability reads them)."""
+    """Serve /metrics: bars, quarantine, live outcomes, drift verdicts, deployments' last runs (re-read
+    from the store, MLflow and Prefect every 15 s in the background; deploy/observability reads them)."""
     import signal
     import threading
 

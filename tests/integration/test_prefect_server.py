@@ -183,13 +183,21 @@ def test_the_exporter_reads_each_deployments_last_runs_and_the_pools_workers(api
     runs = [_post(api, f"/deployments/{deployment}/create_flow_run", {})["id"] for _ in range(2)]
     _state(api, runs[0], "COMPLETED")
     _state(api, runs[1], "FAILED")
-    with temporary_settings({PREFECT_API_URL: str(api.base_url).rstrip("/")}):
-        samples = {
-            (sample.name, *sample.labels.values()): sample.value
-            for family in prefect_metrics(get_settings())
-            for sample in family.samples
-        }
-    success = samples[("alphapulse_deployment_last_success_timestamp_seconds", "exported/exported")]
-    failure = samples[("alphapulse_deployment_last_failure_timestamp_seconds", "exported/exported")]
+    pool = get_settings().work_pool
+
+    def samples() -> dict[tuple[str, ...], float]:
+        with temporary_settings({PREFECT_API_URL: str(api.base_url).rstrip("/")}):
+            return {
+                (sample.name, *sample.labels.values()): sample.value
+                for family in prefect_metrics(get_settings())
+                for sample in family.samples
+            }
+
+    before = samples()
+    success = before[("alphapulse_deployment_last_success_timestamp_seconds", "exported/exported")]
+    failure = before[("alphapulse_deployment_last_failure_timestamp_seconds", "exported/exported")]
     assert failure > success
-    assert samples[("alphapulse_prefect_workers_online", get_settings().work_pool)] == 0
+    assert before[("alphapulse_prefect_workers_online", pool)] == 0
+    # A worker's heartbeat, as `prefect worker start` sends it: the pool has one worker online.
+    api.post(f"/work_pools/{pool}/workers/heartbeat", json={"name": "exporter-test"}).raise_for_status()
+    assert samples()[("alphapulse_prefect_workers_online", pool)] == 1

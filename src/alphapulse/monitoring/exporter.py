@@ -1,12 +1,13 @@
-"""The pipeline's state as Prometheus metrics, read afresh at each scrape (``alphapulse metrics serve``).
+"""The pipeline's state as Prometheus metrics (``alphapulse metrics serve``), re-read every 15 seconds.
 
 The Bento's ``/metrics`` knows what it answers; what the batch side did lives in three places the
 exporter reads: the store (bars stored and quarantined per source, when bars last arrived, the live
 outcomes of the served answers), MLflow (the monitor's latest drift verdict per model) and Prefect (when
 each deployment last succeeded or failed, the workers online). The alert rules in
 ``deploy/observability/rules`` and the Grafana dashboard read these names. A source that cannot be read
-says so in ``alphapulse_exporter_source_up`` and leaves its metrics out of that scrape, rather than
-failing the whole scrape (Prometheus would then mark the target down and lose the other sources too).
+says so in ``alphapulse_exporter_source_up`` and leaves its metrics out until it can be read again,
+rather than failing the whole scrape (Prometheus would then mark the target down and lose the other
+sources too).
 
 Thresholds stay where they are configured: the live-accuracy floor and the minimum of resolved bars are
 exported from the settings, so a rule compares with them instead of repeating them.
@@ -262,7 +263,7 @@ def prefect_metrics(settings: Settings) -> Iterator[Metric]:
         FlowRunFilterState,
         FlowRunFilterStateType,
     )
-    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.objects import StateType, WorkerStatus
     from prefect.client.schemas.sorting import FlowRunSort
 
     succeeded = GaugeMetricFamily(
@@ -296,7 +297,7 @@ def prefect_metrics(settings: Settings) -> Iterator[Metric]:
                 if runs and runs[0].end_time is not None:
                     family.add_metric([name], runs[0].end_time.timestamp())
         pool = client.read_workers_for_work_pool(settings.work_pool)
-        workers.add_metric([settings.work_pool], sum(str(w.status).upper().endswith("ONLINE") for w in pool))
+        workers.add_metric([settings.work_pool], sum(worker.status == WorkerStatus.ONLINE for worker in pool))
     yield from (succeeded, failed, workers)
 
 
