@@ -131,36 +131,10 @@ SERVICES = (
     "postgres-exporter",
     "node-exporter",
 )
-#: Every job prometheus.yml scrapes (the Bento's: whichever colour exists).
+#: Every job prometheus.yml scrapes (the Bento's: the colours the deployer runs).
 SCRAPED = {"bento", "pipeline", "caddy", "postgres", "node", "alertmanager", "prometheus"}
-#: The alert webhook of the stack test: keeps what it is posted, answers the list on GET.
-RECEIVER = """
-import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-bodies = []
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_GET(self):
-        data = json.dumps(bodies).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-ThreadingHTTPServer(("0.0.0.0", 8080), Handler).serve_forever()
-"""
+#: The alert webhook of the stack test (run in a container): keeps what it is posted, answers it on GET.
+RECEIVER = REPO / "tests" / "support" / "webhook.py"
 
 
 @dataclass
@@ -370,7 +344,8 @@ def stack(
             "webhook-receiver": {
                 "image": WORKER_IMAGE,
                 "user": "10001:10001",
-                "command": ["python", "-c", RECEIVER],
+                "command": ["python", "/receiver/webhook.py", "0.0.0.0", "8080"],
+                "volumes": [f"{RECEIVER}:/receiver/webhook.py:ro"],
                 "networks": ["edge"],
             },
         }

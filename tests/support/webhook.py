@@ -1,7 +1,13 @@
-"""A webhook receiver on 127.0.0.1 that keeps every request body it gets."""
+"""A webhook receiver that keeps every request body it gets, and answers them as a JSON list on GET.
+
+In-process on 127.0.0.1 (:func:`webhook_receiver`), or as a script in a container of the stack test,
+where Alertmanager posts to it: ``python webhook.py HOST PORT``.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +28,14 @@ class _Receiver(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def do_GET(self) -> None:
+        data = json.dumps(self.server.bodies).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -40,3 +54,10 @@ def webhook_receiver() -> Iterator[tuple[str, list[str]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+if __name__ == "__main__":
+    host, port = sys.argv[1], int(sys.argv[2])
+    receiver = _Server((host, port), _Receiver)
+    receiver.bodies = []
+    receiver.serve_forever()
