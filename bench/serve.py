@@ -113,9 +113,10 @@ class DefaultService:
 
 
 def prepare(home: Path) -> Settings:
-    from alphapulse.features import build, build_stored_feature_set, load_config
-    from alphapulse.ingest import store_candles, store_news
-    from alphapulse.serving import export_model
+    from alphapulse.features import build, load_config
+    from alphapulse.pipeline.export import export_model
+    from alphapulse.pipeline.features import build_stored_feature_set
+    from alphapulse.pipeline.ingest import store_candles, store_news
     from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
     from alphapulse.sources.csv_candles import read_candle_csv
     from alphapulse.sources.news import read_headline_dataset
@@ -146,7 +147,7 @@ def prepare(home: Path) -> Settings:
     report = train_all(matrix, symbol=SYMBOL, timeframe=TIMEFRAME, settings=settings, config=small)
     if report.champion is None:
         promote(SYMBOL, TIMEFRAME, version=report.version, settings=settings)
-    export_model(SYMBOL, TIMEFRAME, settings=settings)
+    export_model(settings, SYMBOL, timeframe=TIMEFRAME)
     return settings
 
 

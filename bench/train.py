@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.train [--profile fast|full]
 
-Ingests the bundled data into a throwaway home (SQLite store, MLflow), then runs ``train_from_store``
+Ingests the bundled data into a throwaway home (SQLite store, MLflow), then runs ``pipeline.train.train``
 (what ``alphapulse train`` runs: default feature set, then ``train_all``) and reports ``train_all``'s own
 timing: walk-forward of all three families, evaluation with bootstrap intervals, the gate, and MLflow
 logging (final fits, models, report). Prints the timing breakdown and the
@@ -17,11 +17,11 @@ import tempfile
 
 import pandas as pd
 
-from alphapulse.ingest import ingest_bundled
+from alphapulse.pipeline.ingest import ingest_bundled
+from alphapulse.pipeline.train import train
 from alphapulse.settings import get_settings
 from alphapulse.store import make_engine, upgrade
-from alphapulse.training.from_store import train_from_store
-from alphapulse.training.table import summary_frame
+from alphapulse.training.evaluation import summary_frame
 
 COLUMNS = {
     "accuracy": "accuracy",
@@ -75,14 +75,7 @@ def main() -> None:
     engine = make_engine()
     upgrade(engine)
     ingest_bundled(engine)
-    report = train_from_store(
-        engine,
-        exchange="binance",
-        symbol="BTC/USDT",
-        timeframe="1h",
-        profile=args.profile,
-        settings=get_settings(),
-    )
+    report = train(get_settings(), "BTC/USDT", profile=args.profile, exchange="binance", timeframe="1h")
     print(
         f"profile {args.profile}: {report.rows:,} trainable hourly bars "
         f"{report.data_start} .. {report.data_end}"

@@ -23,7 +23,7 @@ from alphapulse.serving import (
     FeatureRowIn,
     HeadlineIn,
     JsonOnly,
-    ModelsLoaded,
+    ModelSetInfo,
     Prediction,
     RecycleConnections,
     ServingRuntime,
@@ -80,7 +80,7 @@ class AlphaPulse:
             return self.runtime.predict_batch(rows)
 
     @bentoml.api(route="/admin/reload")
-    def reload(self, ctx: bentoml.Context) -> ModelsLoaded:
+    def reload(self, ctx: bentoml.Context) -> ModelSetInfo:
         """Hot-swap to the store's latest champion (and challenger); needs the X-API-Key header."""
         with http_errors():
             return self.runtime.admin_reload(ctx.request.headers.get("x-api-key"))
@@ -130,7 +130,7 @@ async def admission() -> JSONResponse:
 
 
 @reads.get("/model")
-async def model() -> ModelsLoaded:
+async def model() -> ModelSetInfo:
     """The models this worker serves."""
     return _runtime().models()
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from prefect import Task
+from prefect import Task, task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
-from sqlalchemy import Engine
 
+from alphapulse.pipeline.features import fingerprint
 from alphapulse.settings import get_settings
 from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedUnavailableError
-from alphapulse.store import ensure_schema
 
 #: Failures that a later attempt may not see: an exchange or feed that was unreachable.
 TRANSIENT = (ExchangeSourceError, FeedUnavailableError)
@@ -36,8 +35,7 @@ def transient_failure(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -
     return isinstance(error, TRANSIENT)
 
 
-def engine() -> Engine:
-    """The migrated store of the configured settings."""
-    get_settings().ensure_dirs()
-    migrated: Engine = ensure_schema()
-    return migrated
+@task(task_run_name="fingerprint {symbol}")
+def fingerprint_task(exchange: str, symbol: str, timeframe: str) -> str:
+    """The stored data's mark, which keys the caches of the tasks derived from it."""
+    return fingerprint(get_settings(), symbol, exchange=exchange, timeframe=timeframe)

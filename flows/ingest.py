@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from prefect import flow, task, unmapped
 
-from alphapulse.events import announce_stored_candles
-from alphapulse.ingest import (
-    IngestReport,
-    ingest_bundled_candles,
-    ingest_bundled_headlines,
-    ingest_feed,
-    ingest_symbol,
-)
+from alphapulse.pipeline import ingest
+from alphapulse.pipeline.ingest import IngestReport
 from alphapulse.settings import get_settings
 from alphapulse.sources.bundled import CANDLES_SOURCE
-from alphapulse.sources.csv_candles import parse_time
-from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engine, transient_failure
+from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, transient_failure
 
 
 @task(
@@ -28,13 +18,13 @@ from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, engin
     retry_jitter_factor=NETWORK_JITTER,
     retry_condition_fn=transient_failure,
 )
-def ingest_symbol_candles(exchange: str, symbol: str, timeframe: str, since: str) -> dict[str, Any]:
-    return asdict(ingest_symbol(engine(), exchange, symbol, timeframe, parse_time(since)))
+def ingest_symbol_candles(exchange: str, symbol: str, timeframe: str, since: str) -> IngestReport:
+    return ingest.ingest_candles(get_settings(), symbol, exchange=exchange, timeframe=timeframe, since=since)
 
 
 @task(task_run_name="bundled candles", timeout_seconds=600)
-def ingest_bundled_candles_task() -> dict[str, Any]:
-    return asdict(ingest_bundled_candles(engine()))
+def ingest_bundled_candles_task() -> IngestReport:
+    return ingest.ingest_bundled_candles(get_settings())
 
 
 @task(
@@ -44,13 +34,13 @@ def ingest_bundled_candles_task() -> dict[str, Any]:
     retry_jitter_factor=NETWORK_JITTER,
     retry_condition_fn=transient_failure,
 )
-def ingest_feed_task(location: str) -> dict[str, Any]:
-    return asdict(ingest_feed(engine(), location))
+def ingest_feed_task(location: str) -> IngestReport:
+    return ingest.ingest_news(get_settings(), location)
 
 
 @task(task_run_name="bundled headlines", timeout_seconds=600)
-def ingest_bundled_headlines_task() -> dict[str, Any]:
-    return asdict(ingest_bundled_headlines(engine()))
+def ingest_bundled_headlines_task() -> IngestReport:
+    return ingest.ingest_bundled_headlines(get_settings())
 
 
 @flow(name="ingest-candles", log_prints=True, timeout_seconds=3600)
@@ -59,7 +49,7 @@ def ingest_candles(
     exchange: str | None = None,
     timeframe: str | None = None,
     since: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[IngestReport]:
     """Candles for every symbol from the configured exchange, or the bundled dataset when none is set.
 
     One ``alphapulse.candles.stored`` event names the symbols that stored new or corrected bars, or whose
@@ -69,22 +59,20 @@ def ingest_candles(
     if exchange is None:
         bundled = ingest_bundled_candles_task()
         source = CANDLES_SOURCE
-        changed = {source.symbol: IngestReport(**bundled).changed}
-        announce_stored_candles(engine(), source.exchange, source.timeframe, changed)
+        ingest.announce_candles(settings, source.exchange, source.timeframe, {source.symbol: bundled})
         return [bundled]
     names = symbols or settings.symbols
     timeframe = timeframe or settings.timeframe
     futures = ingest_symbol_candles.map(
         unmapped(exchange), names, unmapped(timeframe), unmapped(since or settings.backfill_since)
     )
-    results = [future.result() for future in futures]
-    changed = {symbol: IngestReport(**result).changed for symbol, result in zip(names, results, strict=True)}
-    announce_stored_candles(engine(), exchange, timeframe, changed)
-    return results
+    reports = [future.result() for future in futures]
+    ingest.announce_candles(settings, exchange, timeframe, dict(zip(names, reports, strict=True)))
+    return reports
 
 
 @flow(name="ingest-news", log_prints=True, timeout_seconds=900)
-def ingest_news(feeds: list[str] | None = None) -> list[dict[str, Any]]:
+def ingest_news(feeds: list[str] | None = None) -> list[IngestReport]:
     """Configured RSS/Atom feeds; with none configured and no exchange, the bundled headlines."""
     settings = get_settings()
     locations = feeds if feeds is not None else settings.news_feeds

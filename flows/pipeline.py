@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from prefect import flow
 
+from alphapulse.pipeline.features import FeatureSetReport
+from alphapulse.pipeline.ingest import IngestReport
+from alphapulse.pipeline.monitor import MonitorRun
 from alphapulse.training.config import Profile
-from flows.export import export_champion
+from flows.export import ExportResult, export_champion
 from flows.features import build_features
 from flows.ingest import ingest_candles, ingest_news
 from flows.monitor import monitor
@@ -17,12 +19,12 @@ from flows.training import Trained, train_and_promote
 
 @dataclass(frozen=True)
 class PipelineResult:
-    candles: list[dict[str, Any]]
-    news: list[dict[str, Any]]
-    features: list[dict[str, Any]]
+    candles: list[IngestReport]
+    news: list[IngestReport]
+    features: list[FeatureSetReport]
     training: list[Trained]
-    export: dict[str, Any]
-    monitoring: dict[str, Any]
+    export: ExportResult
+    monitoring: MonitorRun
 
 
 @flow(name="pipeline", log_prints=True)

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 
 from prefect import flow, task
 
+from alphapulse.pipeline.train import train
 from alphapulse.settings import get_settings
 from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.training.config import Profile
-from alphapulse.training.from_store import train_from_store
 from alphapulse.training.train import TrainingReport
-from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, engine
-from flows.features import fingerprint
+from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, fingerprint_task
 
 
 @dataclass(frozen=True)
@@ -35,14 +34,7 @@ class Trained:
 )
 def train_symbol(exchange: str, symbol: str, timeframe: str, profile: Profile, data: str) -> TrainingReport:
     """``data`` (the stored data's fingerprint) only keys the cache."""
-    return train_from_store(
-        engine(),
-        exchange=exchange,
-        symbol=symbol,
-        timeframe=timeframe,
-        profile=profile,
-        settings=get_settings(),
-    )
+    return train(get_settings(), symbol, profile=profile, exchange=exchange, timeframe=timeframe)
 
 
 @flow(name="train-and-promote", log_prints=True)
@@ -57,7 +49,7 @@ def train_and_promote(
     timeframe = timeframe or settings.timeframe
     trained = []
     for symbol in symbols or settings.symbols:
-        mark = fingerprint(exchange, symbol, timeframe)
+        mark = fingerprint_task(exchange, symbol, timeframe)
         state = train_symbol(exchange, symbol, timeframe, profile, mark, return_state=True)
         trained.append(Trained(report=state.result(), cached=state.name == "Cached"))
     return trained

@@ -30,3 +30,12 @@ def on_grid(moment: datetime, timeframe: str) -> bool:
     if timeframe.endswith("w"):
         offset -= 4 * 86400  # 1970-01-01 was a Thursday; exchanges start weeks on Monday
     return offset % seconds == 0 and moment.microsecond == 0
+
+
+def parse_since(value: str) -> datetime:
+    """A backfill start as the CLI, the flows and the settings spell it: an ISO date or time, naive = UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"since: {value!r} is not an ISO date such as 2024-01-01") from error
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -23,8 +23,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from alphapulse.features import build_stored_feature_set, load_config
-from alphapulse.ingest import store_candles, store_news
+from alphapulse.features import load_config
+from alphapulse.pipeline.features import build_stored_feature_set
+from alphapulse.pipeline.ingest import store_candles, store_news
 from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
 from alphapulse.sources.csv_candles import read_candle_csv
 from alphapulse.sources.news import read_headline_dataset

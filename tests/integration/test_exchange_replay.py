@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from alphapulse.ingest import ingest_exchange
+from alphapulse.pipeline.ingest import ingest_exchange
 from alphapulse.replay import (
     FAULTS,
     Bar,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from alphapulse.ingest import ingest_bundled, ingest_csv, ingest_feed, store_candles
+from alphapulse.pipeline.ingest import ingest_bundled, ingest_csv, ingest_feed, store_candles
 from alphapulse.quality import stored_findings
 from alphapulse.sources.csv_candles import CandleCsvError, CsvSource, read_candles
 from alphapulse.sources.news import FeedError

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alphapulse.ingest import IngestReport, ingest_exchange
+from alphapulse.pipeline.ingest import IngestReport, ingest_exchange
 from alphapulse.replay import Series
 from alphapulse.replay.series import load_csv
 from alphapulse.sources.exchange import FetchPlan, make_exchange

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from alphapulse.features import online_window_bars
 from alphapulse.money import to_text
-from alphapulse.serving.runtime import STORE_CHECK_SECONDS
+from alphapulse.serving.worker import STORE_CHECK_SECONDS
 from alphapulse.settings import Settings
 from alphapulse.store import PREDICTIONS, make_engine, upgrade
 from tests.support.pgcluster import PgCluster, server_binaries, temporary_cluster

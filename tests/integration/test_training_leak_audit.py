@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from alphapulse import features
-from alphapulse.ingest import ingest_bundled
+from alphapulse.pipeline.ingest import ingest_bundled
 from alphapulse.store import make_engine, upgrade
 from alphapulse.store.queries import load_candles, load_news
 from alphapulse.training import load_config

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from alphapulse.cli.render import results_table
 from alphapulse.settings import get_settings
 from alphapulse.training import (
     list_versions,
     load_champion,
     load_config,
     promote,
-    results_table,
     rollback,
     train_all,
 )

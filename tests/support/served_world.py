@@ -10,9 +10,10 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine
 
-from alphapulse.features import FeatureMatrix, build, build_stored_feature_set, load_config
-from alphapulse.ingest import store_candles, store_news
-from alphapulse.serving import export_model
+from alphapulse.features import FeatureMatrix, build, load_config
+from alphapulse.pipeline.export import export_model
+from alphapulse.pipeline.features import build_stored_feature_set
+from alphapulse.pipeline.ingest import store_candles, store_news
 from alphapulse.settings import Settings
 from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
 from alphapulse.sources.csv_candles import read_candle_csv
@@ -53,5 +54,5 @@ def serve_champion(settings: Settings, engine: Engine, *, first: datetime, end: 
     report = train_all(matrix, symbol=SYMBOL, timeframe=TIMEFRAME, settings=settings, config=small)
     if report.champion is None:
         promote(SYMBOL, TIMEFRAME, version=report.version, settings=settings)
-    export_model(SYMBOL, TIMEFRAME, settings=settings)
+    export_model(settings, SYMBOL, timeframe=TIMEFRAME)
     return ServedChampion(candles, news, matrix, report.version)

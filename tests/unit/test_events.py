@@ -16,7 +16,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import Engine, insert
 
 from alphapulse.events import CANDLES_STORED, announce_stored_candles, candles_resource_id
-from alphapulse.ingest import store_candles
+from alphapulse.pipeline.ingest import store_candles
 from alphapulse.store import ONLINE_FEATURES
 
 REPO = Path(__file__).resolve().parents[2]

@@ -84,10 +84,12 @@ class FeatureConfig(BaseModel):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
-def load_config(path: Path | None = None) -> FeatureConfig:
-    """A config from YAML; without a path, the default set shipped inside the package."""
+def load_config(path: Path | None = None, *, timeframe: str | None = None) -> FeatureConfig:
+    """A config from YAML (without a path, the default set shipped inside the package), built for
+    ``timeframe`` when given: the pipeline's bars, whatever timeframe the file was written for."""
     if path is None:
         text = resources.files("alphapulse.features").joinpath("default.yaml").read_text(encoding="utf-8")
     else:
         text = path.read_text(encoding="utf-8")
-    return FeatureConfig.model_validate(yaml.safe_load(text))
+    config = FeatureConfig.model_validate(yaml.safe_load(text))
+    return config if timeframe is None else config.model_copy(update={"timeframe": timeframe})

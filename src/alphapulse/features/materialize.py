@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from alphapulse import __version__
+from alphapulse.features.config import FeatureConfig, load_config
 from alphapulse.features.matrix import FeatureMatrix
 from alphapulse.store import FEATURE_SETS, FeatureSetRecord, upsert
 
@@ -68,3 +69,21 @@ def materialize(
     )
     upsert(engine, FEATURE_SETS, [record.model_dump()])
     return record
+
+
+def current_config(engine: Engine, symbol: str, timeframe: str) -> FeatureConfig:
+    """The feature config of the instrument's newest materialized set (``features build --config`` chose
+    it), else the shipped one: what a training run builds its matrix with, so the config it records on
+    its model is the one the feature set was built with."""
+    columns = FEATURE_SETS.c
+    query = (
+        select(columns.config_json)
+        .where(columns.symbol == symbol, columns.timeframe == timeframe)
+        .order_by(columns.built_at.desc(), columns.version)
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        recorded = connection.execute(query).scalar_one_or_none()
+    if recorded is None:
+        return load_config(timeframe=timeframe)
+    return FeatureConfig.model_validate_json(recorded)

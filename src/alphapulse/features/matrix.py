@@ -112,10 +112,20 @@ def build_online(
     return features.iloc[[-1]]
 
 
+def trainable_mask(frame: pd.DataFrame, warmup_bars: int) -> npt.NDArray[np.bool_]:
+    """The one definition of the rows a model may train on: past the warm-up, with a label that is already
+    known. ``features build`` counts them, training keeps them."""
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[warmup_bars:] = True
+    keep &= frame["label_up"].notna().to_numpy(dtype=bool) & frame["label_return"].notna().to_numpy(
+        dtype=bool
+    )
+    return keep
+
+
 def trainable(matrix: FeatureMatrix) -> pd.DataFrame:
-    """Rows a model may train on: past the warm-up, with a label that is already known."""
-    frame = matrix.frame.iloc[matrix.warmup_bars :]
-    return frame[frame["label_return"].notna()]
+    """The trainable rows themselves (see ``trainable_mask``)."""
+    return matrix.frame.loc[trainable_mask(matrix.frame, matrix.warmup_bars)]
 
 
 def _open_times(candles: pd.DataFrame) -> pd.DatetimeIndex:

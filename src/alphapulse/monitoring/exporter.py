@@ -25,7 +25,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from alphapulse.features import load_config
+from alphapulse.features import current_config
 from alphapulse.monitoring.outcomes import resolved_outcomes, summarize_outcomes
 from alphapulse.quality import candle_dataset
 from alphapulse.settings import Settings
@@ -183,7 +183,6 @@ def outcome_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
     from alphapulse.training.registry import registered_name
 
     exchange = pipeline_exchange(settings)
-    horizon = load_config().labels.horizon_bars
     labels = ["model", "role", "model_version"]
     accuracy = GaugeMetricFamily(
         "alphapulse_live_accuracy", "Share of resolved bars whose direction was right.", labels=labels
@@ -192,6 +191,7 @@ def outcome_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
         "alphapulse_live_resolved_bars", "Bars answered and resolved.", labels=labels
     )
     for symbol in settings.symbols:
+        horizon = current_config(engine, symbol, settings.timeframe).labels.horizon_bars
         outcomes = resolved_outcomes(
             engine, exchange=exchange, symbol=symbol, timeframe=settings.timeframe, horizon_bars=horizon
         )
@@ -217,7 +217,7 @@ def outcome_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
 
 def drift_metrics(settings: Settings) -> Iterator[Metric]:
     """The monitor's latest drift verdict per model, from its MLflow runs (``check=drift``)."""
-    from alphapulse.monitoring.checks import MONITORING_EXPERIMENT
+    from alphapulse.monitoring.runlog import MONITORING_EXPERIMENT
     from alphapulse.training import tracking
 
     client = tracking.client(settings)

@@ -105,3 +105,18 @@ def summarize_outcomes(outcomes: pd.DataFrame) -> list[OutcomeSummary]:
             )
         )
     return summaries
+
+
+@dataclass(frozen=True)
+class OutcomeCheck:
+    summaries: list[OutcomeSummary]
+    champion: str | None
+    #: The current champion's live figures, when it has resolved enough bars to be judged.
+    judged: OutcomeSummary | None
+    accuracy_floor: float
+    #: Evidently classification reports (HTML) per "v<version> <role>".
+    reports: dict[str, str]
+
+    @property
+    def degraded(self) -> bool:
+        return self.judged is not None and self.judged.accuracy < self.accuracy_floor

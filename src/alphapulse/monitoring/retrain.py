@@ -17,7 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from alphapulse.events import emit
+from alphapulse.events import DRIFT_DETECTED, PERFORMANCE_DEGRADED, emit
+from alphapulse.monitoring.drift import DriftReport
+from alphapulse.monitoring.outcomes import OutcomeCheck
 from alphapulse.store import RETRAIN_REQUESTS
 
 #: Sends one event for a model; True when a Prefect API received it.
@@ -136,3 +138,44 @@ def request_retrain(
         previous_request=previous,
         next_allowed=now + cooldown,
     )
+
+
+def problems(drift: DriftReport | None, outcomes: OutcomeCheck | None) -> list[Problem]:
+    """What the checks found that retraining may fix, each with the event that asks for it."""
+    found = []
+    if drift is not None and drift.detected:
+        found.append(
+            Problem(
+                event=DRIFT_DETECTED,
+                reason=f"drift: {drift.reason}",
+                payload={
+                    "drift_share": drift.drift_share,
+                    "threshold": drift.threshold,
+                    "drifted_columns": list(drift.drifted_columns),
+                    "severe_columns": list(drift.severe_columns),
+                    "missing_columns": [m.column for m in drift.missing],
+                    "reference": drift.reference_source,
+                    "current_window": [m.isoformat() for m in drift.current_window],
+                    "report": str(drift.html_path),
+                },
+            )
+        )
+    if outcomes is not None and outcomes.degraded and outcomes.judged is not None:
+        judged = outcomes.judged
+        found.append(
+            Problem(
+                event=PERFORMANCE_DEGRADED,
+                reason=(
+                    f"performance: champion v{judged.model_version} live accuracy {judged.accuracy:.3f} "
+                    f"< {outcomes.accuracy_floor:.3f} on {judged.resolved} resolved bars"
+                ),
+                payload={
+                    "model_version": judged.model_version,
+                    "live_accuracy": judged.accuracy,
+                    "floor": outcomes.accuracy_floor,
+                    "resolved_bars": judged.resolved,
+                    "requests": judged.requests,
+                },
+            )
+        )
+    return found

@@ -1,27 +1,30 @@
 """Serving: the BentoML service's logic (``bentos/service.py`` is a thin wrapper over this package)."""
 
+from alphapulse.serving.admin import UnauthorizedError
 from alphapulse.serving.admission import CONTAINER_ADMISSION_FILE, admitted
-from alphapulse.serving.bento import build_bento, export_bento, export_models, import_bento, publish_bento
+from alphapulse.serving.bento import build_bento, export_bento, import_bento, publish_bento
 from alphapulse.serving.bundle import (
     ServedModel,
     bento_model_name,
-    export_champion,
-    export_model,
     load_bundle,
+    write_bundle,
 )
 from alphapulse.serving.config import RECYCLE_EVERY, SERVICE_CONFIG, respawn_crashed_workers
 from alphapulse.serving.errors import http_errors, route_errors
 from alphapulse.serving.freshness import StaleBarError
 from alphapulse.serving.inputs import InputError
 from alphapulse.serving.middleware import JsonOnly, RecycleConnections
-from alphapulse.serving.runtime import ServingRuntime, UnauthorizedError
+from alphapulse.serving.models import InstrumentModels, ModelSet
+from alphapulse.serving.runtime import ServingRuntime
 from alphapulse.serving.schemas import (
     BatchPrediction,
     CandleIn,
     FeatureRowIn,
     HeadlineIn,
-    ModelsLoaded,
+    ModelRef,
+    ModelSetInfo,
     Prediction,
+    ServedModelInfo,
     SignalRequest,
     StaleSignal,
     Symbol,
@@ -40,12 +43,16 @@ __all__ = [
     "FeatureRowIn",
     "HeadlineIn",
     "InputError",
+    "InstrumentModels",
     "JsonOnly",
-    "ModelsLoaded",
+    "ModelRef",
+    "ModelSet",
+    "ModelSetInfo",
     "NoFeaturesError",
     "Prediction",
     "RecycleConnections",
     "ServedModel",
+    "ServedModelInfo",
     "ServingRuntime",
     "SignalRequest",
     "StaleBarError",
@@ -59,9 +66,6 @@ __all__ = [
     "bento_model_name",
     "build_bento",
     "export_bento",
-    "export_champion",
-    "export_model",
-    "export_models",
     "http_errors",
     "import_bento",
     "load_bundle",
@@ -69,4 +73,5 @@ __all__ = [
     "respawn_crashed_workers",
     "route_errors",
     "serve_command",
+    "write_bundle",
 ]

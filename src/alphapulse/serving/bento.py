@@ -19,7 +19,6 @@ or ``s3://bucket/prefix`` through s3fs) as ``bentoml export``/``bentoml import``
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import os
@@ -217,16 +216,6 @@ def build_bento(
     if result.returncode != 0:
         raise RuntimeError(f"bentoml build failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     return f"{BENTO_NAME}:{version}"
-
-
-def export_models(symbol: str, timeframe: str, *, settings: Settings | None = None) -> list[str]:
-    """The registry's champion, and its challenger when it has one, into the BentoML model store."""
-    from alphapulse.serving.bundle import export_model
-
-    tags = [str(export_model(symbol, timeframe, role="champion", settings=settings))]
-    with contextlib.suppress(LookupError):  # no challenger in the registry: the champion serves alone
-        tags.append(str(export_model(symbol, timeframe, role="challenger", settings=settings)))
-    return tags
 
 
 def publish_bento(tag: str, *, settings: Settings | None = None) -> str | None:

@@ -1,4 +1,5 @@
-"""Models in the BentoML store: ``export_model`` copies an MLflow alias in, ``load_bundle`` reads it back.
+"""Models in the BentoML store: ``write_bundle`` puts one in (``pipeline.export`` copies an MLflow version
+with it), ``load_bundle`` reads it back.
 
 The service never talks to MLflow: a Bento must carry its model, and a model server should not depend
 on the tracking server being up. A bundle holds what ``Predictor`` needs (the native estimator,
@@ -21,9 +22,9 @@ from typing import Any
 import bentoml
 from bentoml.exceptions import NotFound
 
-from alphapulse.features import FeatureConfig, feature_set_version, load_config
-from alphapulse.serving.schemas import LoadedModel, ModelRef, Role
-from alphapulse.settings import Settings, get_settings
+from alphapulse.features import FeatureConfig, feature_set_version
+from alphapulse.serving.schemas import ModelRef, Role, ServedModelInfo
+from alphapulse.settings import Settings
 from alphapulse.training.predictor import Predictor
 
 MODEL_FILE = "model.pkl"
@@ -38,7 +39,9 @@ def bento_model_name(registered: str, role: Role) -> str:
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A loaded bundle: the predictor, the feature config it expects, and where it came from."""
+    """One model this worker serves: a bundle loaded from the BentoML store, with the predictor, the
+    feature config it expects, its role, and where it came from. ``describe`` is its wire form
+    (``ServedModelInfo``), ``ref`` the short one an answer carries (``ModelRef``)."""
 
     predictor: Predictor
     config: FeatureConfig
@@ -59,8 +62,8 @@ class ServedModel:
             feature_set=self.predictor.feature_version,
         )
 
-    def describe(self) -> LoadedModel:
-        return LoadedModel(
+    def describe(self) -> ServedModelInfo:
+        return ServedModelInfo(
             symbol=self.symbol,
             timeframe=self.timeframe,
             role=self.role,
@@ -85,43 +88,18 @@ def store_of(settings: Settings) -> Any:
     return ModelStore(path)
 
 
-def export_model(
-    symbol: str, timeframe: str, *, role: Role = "champion", settings: Settings | None = None
+def write_bundle(
+    settings: Settings,
+    tag: str,
+    predictor: Predictor,
+    config: FeatureConfig,
+    labels: dict[str, str],
 ) -> bentoml.Tag:
-    """Import the MLflow version behind ``role`` into the BentoML store as ``<name>:v<version>``."""
-    from alphapulse.training.registry import by_alias, load_version, registered_name
-    from alphapulse.training.tracking import client
-
-    settings = settings or get_settings()
-    mlflow_client = client(settings)
-    registered = registered_name(symbol, timeframe)
-    info = by_alias(mlflow_client, registered, role)
-    if info is None:
-        raise LookupError(f"{registered}: no {role} in MLflow to export")
-    config = load_config()
-    if config.timeframe != timeframe:
-        raise ValueError(f"timeframe: the feature set is built for {config.timeframe!r}, not {timeframe!r}")
-    if feature_set_version(config) != info.feature_version:
-        raise ValueError(
-            f"{registered} v{info.version} was trained on feature set {info.feature_version}, but this "
-            f"installation builds {feature_set_version(config)}; retrain or install the matching release"
-        )
-    predictor = load_version(mlflow_client, registered, info)
+    """Write one bundle into the BentoML store under ``settings.bentoml_home`` (replacing ``tag`` if it is
+    there, so a re-exported version becomes ``:latest`` again); ``load_bundle`` reads it back."""
     store = store_of(settings)
-    tag = bentoml.Tag(bento_model_name(registered, role), f"v{info.version}")
     with contextlib.suppress(NotFound):
         bentoml.models.delete(tag, _model_store=store)
-    labels = {
-        "registered_model": registered,
-        "mlflow_version": info.version,
-        "feature_set": info.feature_version,
-        "data_start": info.data_start,
-        "data_end": info.data_end,
-        "family": info.family,
-        "role": role,
-        "symbol": symbol,
-        "timeframe": timeframe,
-    }
     metadata = {"format": BUNDLE_FORMAT, "feature_columns": list(predictor.feature_columns)}
     with bentoml.models.create(tag, labels=labels, metadata=metadata, _model_store=store) as model:
         with open(model.path_of(MODEL_FILE), "wb") as handle:
@@ -129,11 +107,6 @@ def export_model(
         with open(model.path_of(CONFIG_FILE), "w", encoding="utf-8") as handle:
             handle.write(config.canonical_json())
     return model.tag
-
-
-def export_champion(symbol: str, timeframe: str, settings: Settings | None = None) -> bentoml.Tag:
-    """``alphapulse model export``: the champion into the store, ready for ``bentoml serve`` and build."""
-    return export_model(symbol, timeframe, role="champion", settings=settings)
 
 
 def load_bundle(registered: str, role: Role) -> ServedModel | None:

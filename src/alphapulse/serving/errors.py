@@ -1,9 +1,12 @@
-"""Library errors to HTTP statuses, so every refusal is a 4xx with its reason and never a 500.
+"""Library errors to HTTP statuses, so every refusal is a 4xx (or a 503 to retry) with its reason, never
+a 500.
 
-BentoML turns a raised ``BentoMLException`` into a JSON error with the exception's status; a refused
-input says ``<field>: <reason>``. A stale ``/signal`` (503) answers a structured body,
-``schemas.StaleSignal``, with the bar's time and age; one whose features this worker could not read yet
-(503, the store unreachable) answers ``schemas.UnreachableSignal``.
+One table, :data:`STATUSES`, read by both ways an endpoint answers: BentoML endpoints
+(:func:`http_errors`: BentoML turns a raised ``BentoMLException`` into a JSON error with its status) and
+the routes of the service's mounted FastAPI app (:func:`route_errors`, which BentoML does not
+translate). A refused input says ``<field>: <reason>``. On a route, a stale ``/signal`` (503) answers a
+structured body, ``schemas.StaleSignal``, with the bar's time and age; one whose features this worker
+could not read yet (503, the store unreachable) answers ``schemas.UnreachableSignal``.
 """
 
 from __future__ import annotations
@@ -11,45 +14,54 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
+from typing import Any
 
-from bentoml.exceptions import BentoMLException, NotFound, ServiceUnavailable, UnprocessableEntity
+from bentoml.exceptions import BentoMLException
 from fastapi import HTTPException
 
 from alphapulse.money import MoneyError
+from alphapulse.serving.admin import UnauthorizedError
 from alphapulse.serving.freshness import StaleBarError
 from alphapulse.serving.inputs import InputError
-from alphapulse.serving.runtime import UnauthorizedError
 from alphapulse.serving.signals import NoFeaturesError, StoreUnreachableError
+
+#: Every refusal the serving library raises, and its status.
+STATUSES: dict[type[Exception], HTTPStatus] = {
+    InputError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    MoneyError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    NoFeaturesError: HTTPStatus.NOT_FOUND,
+    StaleBarError: HTTPStatus.SERVICE_UNAVAILABLE,
+    StoreUnreachableError: HTTPStatus.SERVICE_UNAVAILABLE,
+    UnauthorizedError: HTTPStatus.UNAUTHORIZED,
+}
+_REFUSALS = tuple(STATUSES)
 
 
 @contextmanager
 def http_errors() -> Iterator[None]:
+    """For BentoML endpoints, whose error body is ``{"error": <message>}``."""
     try:
         yield
-    except (InputError, MoneyError) as error:
-        raise UnprocessableEntity(str(error)) from error
-    except NoFeaturesError as error:
-        raise NotFound(str(error)) from error
-    except StoreUnreachableError as error:
-        raise ServiceUnavailable(str(error)) from error
-    except UnauthorizedError as error:
-        raise BentoMLException(str(error), error_code=HTTPStatus.UNAUTHORIZED) from error
+    except _REFUSALS as error:
+        raise BentoMLException(str(error), error_code=_status(error)) from error
 
 
 @contextmanager
 def route_errors() -> Iterator[None]:
-    """The same mapping for routes of the service's mounted FastAPI app (which BentoML does not translate)."""
+    """For routes of the mounted FastAPI app, whose error body is ``{"detail": ...}``."""
     try:
         yield
-    except (InputError, MoneyError) as error:
-        raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(error)) from error
-    except NoFeaturesError as error:
-        raise HTTPException(HTTPStatus.NOT_FOUND, detail=str(error)) from error
-    except StaleBarError as error:
-        detail = error.stale.model_dump(mode="json")
-        raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=detail) from error
-    except StoreUnreachableError as error:
-        detail = error.unreachable.model_dump(mode="json")
-        raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=detail) from error
-    except UnauthorizedError as error:
-        raise HTTPException(HTTPStatus.UNAUTHORIZED, detail=str(error)) from error
+    except _REFUSALS as error:
+        raise HTTPException(_status(error), detail=_detail(error)) from error
+
+
+def _status(error: Exception) -> HTTPStatus:
+    return next(status for kind, status in STATUSES.items() if isinstance(error, kind))
+
+
+def _detail(error: Exception) -> Any:
+    if isinstance(error, StaleBarError):
+        return error.stale.model_dump(mode="json")
+    if isinstance(error, StoreUnreachableError):
+        return error.unreachable.model_dump(mode="json")
+    return str(error)

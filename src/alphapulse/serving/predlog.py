@@ -1,5 +1,8 @@
 """Prediction logging off the request path: requests append to memory, one thread writes batches.
 
+Every answer is logged as one row of ``predictions`` (:func:`prediction_row`): the challenger's under
+the champion's ``request_id``, so shadow answers pair up with the one returned.
+
 A request only appends a row to a deque (no lock, no thread wake-up: waking the writer on every row
 made the two threads trade the GIL once per request). The writer wakes every ``interval`` seconds and
 inserts whatever accumulated, ``batch_size`` rows per transaction. A store outage therefore never
@@ -13,15 +16,41 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from alphapulse.serving.health import first_line
+from alphapulse.serving.schemas import Prediction, Role
 from alphapulse.store import PREDICTIONS
 
 LOGGER = logging.getLogger(__name__)
+
+
+def prediction_row(
+    answer: Prediction, *, role: Role, window_start: datetime, created_at: datetime
+) -> dict[str, Any]:
+    """The ``predictions`` row of one answer; ``window_start`` is the first bar its features read."""
+    return {
+        "request_id": answer.request_id,
+        "role": role,
+        "symbol": answer.symbol,
+        "timeframe": answer.timeframe,
+        "as_of": answer.as_of,
+        "window_start": window_start,
+        "window_end": answer.as_of,
+        "direction": answer.direction,
+        "probability_up": answer.probability_up,
+        "expected_return": answer.expected_return,
+        "reference_price": answer.reference_price,
+        "model_name": answer.model.name,
+        "model_version": answer.model.version,
+        "feature_set": answer.model.feature_set,
+        "latency_ms": answer.latency_ms,
+        "created_at": created_at,
+    }
 
 
 class PredictionWriter:

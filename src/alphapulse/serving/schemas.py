@@ -72,6 +72,9 @@ class HeadlineIn(_Wire):
 
 
 class ModelRef(_Wire):
+    """Which model gave an answer, in the answer itself: enough to find its version in MLflow and the
+    prediction log (a ``ServedModelInfo`` in short)."""
+
     name: str
     version: str
     feature_set: str
@@ -152,7 +155,9 @@ class BatchPrediction(_Wire):
     error: str | None = None
 
 
-class LoadedModel(_Wire):
+class ServedModelInfo(_Wire):
+    """One model a worker serves, as ``GET /model`` describes it: the wire form of ``ServedModel``."""
+
     symbol: str
     timeframe: str
     role: Role
@@ -166,8 +171,11 @@ class LoadedModel(_Wire):
     loaded_at: datetime
 
 
-class ModelsLoaded(_Wire):
-    models: list[LoadedModel]
+class ModelSetInfo(_Wire):
+    """Every model a worker serves (``GET /model``, ``POST /admin/reload``): the wire form of ``ModelSet``;
+    ``shadow`` says whether challengers are scored beside the champions."""
+
+    models: list[ServedModelInfo]
     shadow: bool
 
 
@@ -177,11 +185,11 @@ __all__ = [
     "Direction",
     "FeatureRowIn",
     "HeadlineIn",
-    "LoadedModel",
     "ModelRef",
-    "ModelsLoaded",
+    "ModelSetInfo",
     "Prediction",
     "Role",
+    "ServedModelInfo",
     "StaleBar",
     "StaleSignal",
     "StoreUnreachable",

@@ -122,6 +122,8 @@ class FeatureSetRecord(SQLModel, table=True):
     last_bar: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     path: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+    #: The last build of this set (rebuilds too): the newest one is the config training uses.
+    built_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class OnlineFeatureRow(SQLModel, table=True):

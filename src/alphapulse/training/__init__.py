@@ -26,17 +26,13 @@ if TYPE_CHECKING:
         promote,
         registered_name,
         rollback,
-        versions_table,
-    )
-    from alphapulse.training.splits import (
-        WalkForward,
-    )
-    from alphapulse.training.table import (
-        results_table,
     )
     from alphapulse.training.train import (
         TrainingReport,
         train_all,
+    )
+    from alphapulse.training.walkforward import (
+        WalkForward,
     )
 
 #: Public name -> the submodule that defines it.
@@ -47,16 +43,14 @@ _HOMES = {
     "TrainingConfig": "config",
     "TrainingReport": "train",
     "VersionInfo": "registry",
-    "WalkForward": "splits",
+    "WalkForward": "walkforward",
     "list_versions": "registry",
     "load_champion": "registry",
     "load_config": "config",
     "promote": "registry",
     "registered_name": "registry",
-    "results_table": "table",
     "rollback": "registry",
     "train_all": "train",
-    "versions_table": "registry",
 }
 
 __all__ = [
@@ -72,10 +66,8 @@ __all__ = [
     "load_config",
     "promote",
     "registered_name",
-    "results_table",
     "rollback",
     "train_all",
-    "versions_table",
 ]
 
 

@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from alphapulse.training.models import Params, family_names, get_family
 
 Profile = Literal["fast", "full"]
 
@@ -20,35 +31,58 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LinearParams(_Strict):
-    C: float = Field(gt=0, description="Inverse L2 strength of the logistic regression.")
-    max_iter: int = Field(ge=10)
-
-
-class XGBoostParams(_Strict):
-    n_estimators: int = Field(ge=1)
-    learning_rate: float = Field(gt=0)
-    max_depth: int = Field(ge=1)
-    subsample: float = Field(gt=0, le=1)
-    colsample_bytree: float = Field(gt=0, le=1)
-    min_child_weight: float = Field(ge=0)
-    reg_lambda: float = Field(ge=0)
-    early_stopping_rounds: int = Field(ge=1)
-
-
-class CatBoostParams(_Strict):
-    iterations: int = Field(ge=1)
-    learning_rate: float = Field(gt=0)
-    depth: int = Field(ge=1, le=16)
-    l2_leaf_reg: float = Field(ge=0)
-    early_stopping_rounds: int = Field(ge=1)
-
-
 class ProfileConfig(_Strict):
+    """How many folds a profile runs, and each registered family's hyper-parameters under its name.
+
+    In the YAML the families sit beside ``n_splits``; each is validated by its own family's params class,
+    and every registered family must be there (a misspelt family is an unknown key, not a skipped model).
+    """
+
     n_splits: int = Field(ge=2, description="At least two: the latest fold is judged, earlier ones select.")
-    linear: LinearParams
-    xgboost: XGBoostParams
-    catboost: CatBoostParams
+    families: dict[str, SerializeAsAny[Params]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_families(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "families" not in raw:
+            return {
+                **{key: value for key, value in raw.items() if key in cls.model_fields},
+                "families": {key: value for key, value in raw.items() if key not in cls.model_fields},
+            }
+        return raw
+
+    @field_validator("families", mode="before")
+    @classmethod
+    def _validate_each_family(cls, given: Any) -> dict[str, Params]:
+        if not isinstance(given, dict):
+            raise ValueError("expected a mapping of family name to params")
+        names = family_names()
+        unknown = [name for name in given if name not in names]
+        if unknown:
+            raise ValueError(f"unknown model families {unknown}; registered: {', '.join(names)}")
+        missing = [name for name in names if name not in given]
+        if missing:
+            raise ValueError(f"no params for the model families {missing}")
+        validated: dict[str, Params] = {}
+        errors: list[InitErrorDetails] = []
+        for name in names:
+            try:
+                validated[name] = get_family(name).params.model_validate(given[name])
+            except ValidationError as error:
+                errors.extend(_under(name, error))
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return validated
+
+
+def _under(name: str, error: ValidationError) -> list[InitErrorDetails]:
+    """A family's params errors located under its name, so the message says which family's key is wrong."""
+    return [
+        InitErrorDetails(
+            type=detail["type"], loc=(name, *detail["loc"]), input=detail["input"], ctx=detail.get("ctx", {})
+        )
+        for detail in error.errors()
+    ]
 
 
 class SplitConfig(_Strict):

@@ -13,6 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from alphapulse.features.config import FeatureConfig
+from alphapulse.features.matrix import trainable_mask
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 TimeArray = npt.NDArray[np.datetime64]
@@ -33,6 +36,11 @@ class FeatureMatrixLike(Protocol):
     @property
     def warmup_bars(self) -> int: ...
 
+    @property
+    def config(self) -> FeatureConfig:
+        """What built the matrix: recorded on the registered version for monitoring and serving."""
+        ...
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -52,6 +60,11 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    @property
+    def window(self) -> dict[str, str]:
+        """The first and last bar's open time: how runs, versions and fingerprints name the data seen."""
+        return {"data_start": self.open_time[0].isoformat(), "data_end": self.open_time[-1].isoformat()}
 
     def select(self, columns: tuple[str, ...]) -> Dataset:
         """The same rows with only ``columns``, in that order (to refit a recipe trained on them)."""
@@ -78,9 +91,8 @@ def dataset_from(matrix: FeatureMatrixLike) -> Dataset:
     log_close = np.log(frame["close"].to_numpy(dtype=np.float64))
     bar_return = np.diff(log_close, prepend=np.nan)
     next_return = np.append(bar_return[1:], np.nan)
-    keep = np.zeros(len(frame), dtype=bool)
-    keep[matrix.warmup_bars :] = True
-    keep &= frame["label_up"].notna().to_numpy() & frame["label_return"].notna().to_numpy()
+    keep = trainable_mask(frame, matrix.warmup_bars)
+    # A known label implies the next bar exists; only a warm-up of 0 leaves the first bar without a return.
     keep &= ~np.isnan(next_return) & ~np.isnan(bar_return)
     rows = frame.loc[keep]
     columns = list(matrix.feature_columns)

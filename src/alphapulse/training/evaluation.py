@@ -2,12 +2,13 @@
 
 Models and baselines are scored by the same functions over the same rows, with block-bootstrap intervals,
 and each model is tested against the best baseline (best by overall accuracy, chosen after the fact, which
-favours the baseline: the test is conservative).
+favours the baseline: the test is conservative). ``summary_frame`` lays them out one row per predictor:
+the data behind the run's CSV and HTML report and the command line's table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -163,3 +164,38 @@ def evaluate_all(
             dataset, model, config, bars_per_year, Versus(best.name, difference, p_value)
         )
     return result
+
+
+SUMMARY_COLUMNS = (
+    "accuracy",
+    "balanced_accuracy",
+    "roc_auc",
+    "log_loss",
+    "brier",
+    "ic",
+    "long_short_hit_rate",
+    "long_short_cumulative_return",
+    "long_short_sharpe",
+    "long_short_max_drawdown",
+    "long_flat_cumulative_return",
+    "long_flat_sharpe",
+    "long_flat_max_drawdown",
+)
+
+
+def summary_frame(evaluations: Mapping[str, Evaluation]) -> pd.DataFrame:
+    """One row per predictor (overall out-of-sample figures), with intervals and the baseline test."""
+    rows = {}
+    for name, evaluation in evaluations.items():
+        row: dict[str, object] = {"kind": evaluation.kind}
+        row.update({column: evaluation.overall[column] for column in SUMMARY_COLUMNS})
+        for metric, (low, high) in evaluation.intervals.items():
+            row[f"{metric}_low"], row[f"{metric}_high"] = low, high
+        versus = evaluation.versus
+        row["vs_baseline"] = versus.baseline if versus else ""
+        row["vs_baseline_difference"] = versus.difference if versus else np.nan
+        row["vs_baseline_p"] = versus.p_value if versus else np.nan
+        rows[name] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "predictor"
+    return frame

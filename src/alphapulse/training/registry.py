@@ -1,8 +1,9 @@
 """The model registry: one registered model per symbol and timeframe, ``champion``/``challenger`` aliases.
 
 Version tags carry the recipe (family, params, feature columns and version) and the data window, so the
-gate can refit the champion on any window and ``load_champion`` can rebuild the exact ``Predictor``. The
-registered model's ``champion_history`` tag is the stack of earlier champions that ``rollback`` pops.
+gate can refit the champion on any window and ``load_champion`` can rebuild the exact ``Predictor`` (the
+gate writes them, with its decision, when it records a challenger). The registered model's
+``champion_history`` tag is the stack of earlier champions that ``rollback`` pops.
 """
 
 from __future__ import annotations
@@ -16,18 +17,17 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from rich.table import Table
 
 from alphapulse.events import MODEL_PROMOTED, emit
+from alphapulse.features import FeatureConfig, load_config
 from alphapulse.settings import Settings
-from alphapulse.training.models import NativeClassifier
+from alphapulse.training.models import NativeClassifier, get_family
 from alphapulse.training.predictor import Predictor
 from alphapulse.training.tracking import client
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
-_LOADERS = {"xgboost": mlflow.xgboost, "catboost": mlflow.catboost, "linear": mlflow.sklearn}
 
 
 def registered_name(symbol: str, timeframe: str) -> str:
@@ -44,6 +44,9 @@ class VersionInfo:
     params: dict[str, Any]
     feature_columns: tuple[str, ...]
     feature_version: str
+    #: The feature config the version was trained with (canonical JSON); empty on versions registered
+    #: before it was recorded.
+    feature_config: str
     fingerprint: str
     data_start: str
     data_end: str
@@ -63,6 +66,7 @@ def _info(version: Any, aliases: tuple[str, ...]) -> VersionInfo:
         params=json.loads(tags.get("params", "{}")),
         feature_columns=tuple(json.loads(tags.get("feature_columns", "[]"))),
         feature_version=tags.get("feature_version", ""),
+        feature_config=tags.get("feature_config", ""),
         fingerprint=tags.get("fingerprint", ""),
         data_start=tags.get("data_start", ""),
         data_end=tags.get("data_end", ""),
@@ -95,13 +99,6 @@ def versions(mlflow_client: MlflowClient, name: str) -> list[VersionInfo]:
 def register(mlflow_client: MlflowClient, name: str, model_uri: str, tags: dict[str, str]) -> str:
     """A new version of ``name`` from a logged model, with its recipe tags."""
     return str(mlflow.register_model(model_uri, name, tags=tags).version)
-
-
-def record_decision(
-    mlflow_client: MlflowClient, name: str, version: str, promoted: bool, reason: str
-) -> None:
-    mlflow_client.set_model_version_tag(name, version, "gate", "promoted" if promoted else "refused")
-    mlflow_client.set_model_version_tag(name, version, "gate_reason", reason[:4900])
 
 
 def _history(mlflow_client: MlflowClient, name: str) -> list[str]:
@@ -195,27 +192,17 @@ def list_versions(symbol: str, timeframe: str, *, settings: Settings | None = No
     return versions(mlflow_client, name)
 
 
-def versions_table(name: str, infos: list[VersionInfo]) -> Table:
-    table = Table(title=f"{name}: registered versions")
-    for column in ("version", "aliases", "family", "latest-window acc.", "data window", "features", "gate"):
-        table.add_column(column)
-    for info in infos:
-        aliases = ", ".join(info.aliases)
-        table.add_row(
-            info.version,
-            f"[bold green]{aliases}[/]" if CHAMPION in info.aliases else aliases,
-            info.family,
-            f"{info.accuracy:.4f}",
-            f"{info.data_start[:16]} .. {info.data_end[:16]}",
-            info.feature_version[:12],
-            info.gate if info.gate == "promoted" else f"{info.gate}: {info.reason.split(' | ')[0]}",
-        )
-    return table
+def feature_config_of(info: VersionInfo, timeframe: str) -> FeatureConfig:
+    """The feature config ``info`` was trained with: what serving computes and monitoring compares for it.
+    Versions registered before the config was recorded were all trained with the shipped one."""
+    if info.feature_config:
+        return FeatureConfig.model_validate_json(info.feature_config)
+    return load_config(timeframe=timeframe)
 
 
 def load_version(mlflow_client: MlflowClient, name: str, info: VersionInfo) -> Predictor:
-    loader = _LOADERS[info.family]
-    model: NativeClassifier = loader.load_model(f"models:/{name}/{info.version}")
+    flavor = get_family(info.family).mlflow_flavor()
+    model: NativeClassifier = flavor.load_model(f"models:/{name}/{info.version}")
     return Predictor(info.family, model, info.feature_columns, info.feature_version)
 
 

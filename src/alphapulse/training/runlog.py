@@ -14,28 +14,17 @@ import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 
-from alphapulse.training import report
+from alphapulse.training import figures
 from alphapulse.training.dataset import Dataset
 from alphapulse.training.evaluation import Evaluation, Predictions
 from alphapulse.training.gate import GateDecision
+from alphapulse.training.models import ModelFamily, get_family
 from alphapulse.training.predictor import Predictor
 from alphapulse.training.walkforward import FoldFit
 
-_FLAVORS = {"xgboost": mlflow.xgboost, "catboost": mlflow.catboost, "linear": mlflow.sklearn}
-# MLflow saves scikit-learn models with skops, which refuses types it was not told to trust; the fitted
-# imputer and scaler hold numpy dtypes.
-_LOG_OPTIONS: dict[str, dict[str, Any]] = {"linear": {"skops_trusted_types": ["numpy.dtype"]}}
-# Pinned from the running environment: MLflow's own inference of requirements imports the model in a
-# subprocess and costs several seconds per model.
-_REQUIREMENTS = {
-    "xgboost": ("xgboost", "scikit-learn", "numpy", "pandas"),
-    "catboost": ("catboost", "numpy", "pandas"),
-    "linear": ("scikit-learn", "skops", "numpy", "pandas"),
-}
 
-
-def _pins(family: str) -> list[str]:
-    return [f"{name}=={metadata.version(name)}" for name in _REQUIREMENTS[family]]
+def _pins(family: ModelFamily[Any]) -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in family.requirements]
 
 
 def _finite(values: Mapping[str, float]) -> dict[str, float]:
@@ -59,9 +48,9 @@ def log_evaluation(evaluation: Evaluation, prefix: str = "") -> None:
 def log_folds(evaluation: Evaluation, folds: Sequence[FoldFit]) -> None:
     """Per-fold metrics as steps of one series each (MLflow draws them as a curve over folds)."""
     for fold in folds:
-        figures = evaluation.per_fold.loc[fold.fold].to_dict()
-        figures.update(train_rows=fold.train_rows, best_iteration=fold.fitted.best_iteration or np.nan)
-        mlflow.log_metrics(_finite({f"fold_{k}": v for k, v in figures.items()}), step=fold.fold)
+        values = evaluation.per_fold.loc[fold.fold].to_dict()
+        values.update(train_rows=fold.train_rows, best_iteration=fold.fitted.best_iteration or np.nan)
+        mlflow.log_metrics(_finite({f"fold_{k}": v for k, v in values.items()}), step=fold.fold)
 
 
 def log_model(predictor: Predictor, example: pd.DataFrame) -> str:
@@ -75,15 +64,14 @@ def log_model(predictor: Predictor, example: pd.DataFrame) -> str:
     frame = example.loc[:, list(predictor.feature_columns)]
     inputs = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
     signature = infer_signature(inputs, predictor.predict_proba(frame))
-    flavor: Any = _FLAVORS[predictor.family]
-    options = _LOG_OPTIONS.get(predictor.family, {})
-    info = flavor.log_model(
+    family = get_family(predictor.family)
+    info = family.mlflow_flavor().log_model(
         predictor.model,
         name="model",
         signature=signature,
         input_example=inputs,
-        pip_requirements=_pins(predictor.family),
-        **options,
+        pip_requirements=_pins(family),
+        **family.log_options,
     )
     return str(info.model_uri)
 
@@ -99,9 +87,9 @@ def log_family(
     log_folds(evaluation, folds)
     log_evaluation(evaluation)
     if any(fold.fitted.learning_curve is not None for fold in folds):
-        mlflow.log_figure(report.learning_curve_figure(predictions.name, folds), "learning_curves.png")
+        mlflow.log_figure(figures.learning_curve_figure(predictions.name, folds), "learning_curves.png")
     mlflow.log_figure(
-        report.importance_figure(predictions.name, dataset.feature_columns, folds), "feature_importance.png"
+        figures.importance_figure(predictions.name, dataset.feature_columns, folds), "feature_importance.png"
     )
     importance = pd.DataFrame(
         [fold.fitted.importance for fold in folds], columns=list(dataset.feature_columns)
@@ -123,14 +111,14 @@ def log_report(
     fee: float,
     decision: GateDecision,
 ) -> None:
-    figures = {
-        "equity": report.equity_figure(dataset, [*models, buy_and_hold], fee),
-        "calibration": report.calibration_figure(dataset, models),
+    drawn = {
+        "equity": figures.equity_figure(dataset, [*models, buy_and_hold], fee),
+        "calibration": figures.calibration_figure(dataset, models),
     }
-    for label, figure in figures.items():
+    for label, figure in drawn.items():
         mlflow.log_figure(figure, f"{label}.png")
     notes = [f"gate: {'promoted' if decision.promote else 'refused'}", *decision.reasons]
-    images = {label: report.png(figure) for label, figure in figures.items()}
-    mlflow.log_text(report.html_page(title, summary, notes, images), "evaluation_report.html")
+    images = {label: figures.png(figure) for label, figure in drawn.items()}
+    mlflow.log_text(figures.html_page(title, summary, notes, images), "evaluation_report.html")
     mlflow.log_text(summary.to_csv(), "evaluation_summary.csv")
     mlflow.log_dict(asdict(decision), "gate_decision.json")

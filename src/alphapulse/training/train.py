@@ -1,4 +1,4 @@
-"""``train_all``: walk-forward every family, evaluate beside the baselines, log to MLflow, run the gate.
+"""``train_all``: walk-forward every family, evaluate beside the baselines, gate, log to MLflow, record.
 
 This is the one entry point the CLI and the Prefect flow call; everything it decides is in the returned
 ``TrainingReport`` and in MLflow, nothing is only printed.
@@ -6,17 +6,15 @@ This is the one entry point the CLI and the Prefect flow call; everything it dec
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
 import mlflow
 import numpy as np
-from mlflow.tracking import MlflowClient
 
 from alphapulse.settings import Settings
 from alphapulse.timeframes import timeframe_seconds
-from alphapulse.training import registry, runlog
+from alphapulse.training import runlog
 from alphapulse.training.config import Profile, TrainingConfig, load_config
 from alphapulse.training.dataset import Dataset, FeatureMatrixLike, dataset_from
 from alphapulse.training.evaluation import (
@@ -25,14 +23,14 @@ from alphapulse.training.evaluation import (
     baseline_predictions,
     evaluate_all,
     model_predictions,
+    summary_frame,
 )
-from alphapulse.training.gate import GateDecision, judge, refusal
-from alphapulse.training.models import families, family
+from alphapulse.training.gate import GateDecision, Verdict, choose_challenger, decide, record
+from alphapulse.training.models import Fitter, families
 from alphapulse.training.predictor import Predictor
-from alphapulse.training.selection import choose_challenger, fingerprint, recipe
-from alphapulse.training.table import summary_frame
+from alphapulse.training.registry import CHAMPION, by_alias, registered_name
 from alphapulse.training.tracking import client, experiment_id
-from alphapulse.training.walkforward import FoldFit, fit_predictor, run_fold, splitter, walk_forward
+from alphapulse.training.walkforward import FoldFit, fit_predictor, walk_forward
 
 SECONDS_PER_YEAR = 365.25 * 86_400
 
@@ -58,68 +56,129 @@ class TrainingReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _champion_predictions(
-    dataset: Dataset, champion: registry.VersionInfo, config: TrainingConfig
-) -> Predictions:
-    """The champion's recipe refitted on the latest fold's training rows, predicting the latest window:
-    the same rows and the same information the challenger had, so the duel is like for like."""
-    subset = dataset.select(champion.feature_columns)
-    *_, (train, test) = splitter(subset, config).split(subset.x)
-    recipe_family = family(champion.family, champion.params, seed=config.seed, threads=config.threads)
-    fold = run_fold(recipe_family, subset, config.model.n_splits - 1, train, test, config)
-    return Predictions(
-        f"champion v{champion.version}", "model", test, np.full(len(test), fold.fold), fold.proba
-    )
+@dataclass(frozen=True)
+class _Evaluated:
+    """Every family walked forward and scored beside the baselines: what the gate and the run log read."""
+
+    dataset: Dataset
+    fitters: list[Fitter]
+    folds: dict[str, list[FoldFit]]
+    predictions: dict[str, Predictions]
+    baselines: list[Predictions]
+    evaluations: dict[str, Evaluation]
 
 
-def _gate(
-    mlflow_client: MlflowClient,
-    name: str,
+@dataclass(frozen=True)
+class _Logged:
+    run_id: str
+    predictors: dict[str, Predictor]
+    model_uris: dict[str, str]
+
+
+class _Laps:
+    """Wall time of each step since the previous one, for ``TrainingReport.seconds``."""
+
+    def __init__(self) -> None:
+        self.started = self._last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step], self._last = now - self._last, now
+
+    def with_total(self) -> dict[str, float]:
+        return {**self.seconds, "total": time.perf_counter() - self.started}
+
+
+def _evaluate(
     dataset: Dataset,
-    challenger: Predictions,
-    challenger_recipe: dict[str, object],
-    print_: str,
-    baselines: list[Predictions],
+    fitters: list[Fitter],
+    folds: dict[str, list[FoldFit]],
     config: TrainingConfig,
-) -> tuple[GateDecision, registry.VersionInfo | None]:
-    """The decision, and the already registered version that is this very model, if any."""
-    known = (
-        {info.fingerprint: info for info in registry.versions(mlflow_client, name)}
-        if _exists(mlflow_client, name)
-        else {}
-    )
-    if print_ in known:
-        same = known[print_]
-        why = (
-            f"nothing new: {challenger.name} on this data window and config is already version {same.version}"
-        )
-        return refusal(dataset, challenger, f"{why} ({same.gate or 'not judged'}: {same.reason})"), same
-    champion = registry.by_alias(mlflow_client, name, registry.CHAMPION)
-    opponents = list(baselines)
-    note = None
-    if champion is not None:
-        champion_recipe = recipe(
-            champion.family, champion.params, champion.feature_columns, champion.feature_version
-        )
-        if champion_recipe == challenger_recipe:
-            note = (
-                f"same recipe as champion v{champion.version}, refitted on newer data: "
-                "judged against the baselines"
-            )
-        else:
-            try:
-                opponents.append(_champion_predictions(dataset, champion, config))
-            except KeyError as missing:
-                why = f"champion v{champion.version} cannot be refitted on these features ({missing})"
-                return refusal(dataset, challenger, why), None
-    decision = judge(dataset, challenger, opponents, config)
-    if note:
-        decision = GateDecision(decision.promote, (note, *decision.reasons), decision.duels, decision.window)
-    return decision, None
+    timeframe: str,
+) -> _Evaluated:
+    """The families' out-of-sample predictions and the baselines' on the same rows, all scored alike."""
+    predictions = {name: model_predictions(name, fits) for name, fits in folds.items()}
+    baselines = baseline_predictions(dataset, next(iter(predictions.values())), config.seed)
+    bars_per_year = SECONDS_PER_YEAR / timeframe_seconds(timeframe)
+    evaluations = evaluate_all(dataset, list(predictions.values()), baselines, config, bars_per_year)
+    return _Evaluated(dataset, fitters, folds, predictions, baselines, evaluations)
 
 
-def _exists(mlflow_client: MlflowClient, name: str) -> bool:
-    return bool(mlflow_client.search_registered_models(f"name = '{name}'"))
+def _run_params(dataset: Dataset, config: TrainingConfig) -> dict[str, object]:
+    return {
+        "profile": config.profile,
+        "fee_bps": config.fee_bps,
+        "n_splits": config.model.n_splits,
+        **{f"splits.{k}": v for k, v in config.splits.model_dump().items()},
+        **{f"gate.{k}": v for k, v in config.gate.model_dump().items()},
+        "rows": len(dataset),
+    }
+
+
+def _fit_and_log_family(
+    experiment: str, tags: dict[str, str], fitter: Fitter, evaluated: _Evaluated, config: TrainingConfig
+) -> tuple[Predictor, str]:
+    """A nested run with the family's walk-forward figures and its model refitted on every row, the model
+    the gate registers if the family is the challenger; returns that predictor and its model URI."""
+    dataset = evaluated.dataset
+    with mlflow.start_run(
+        experiment_id=experiment, run_name=fitter.name, nested=True, tags={**tags, "family": fitter.name}
+    ):
+        runlog.log_family(
+            evaluated.predictions[fitter.name],
+            evaluated.evaluations[fitter.name],
+            evaluated.folds[fitter.name],
+            fitter.params,
+            dataset,
+        )
+        final, _ = fit_predictor(fitter, dataset, np.arange(len(dataset)), config)
+        return final, runlog.log_model(final, dataset.features.iloc[-5:])
+
+
+def _log_runs(
+    experiment: str,
+    name: str,
+    tags: dict[str, str],
+    evaluated: _Evaluated,
+    verdict: Verdict,
+    config: TrainingConfig,
+) -> _Logged:
+    """The parent run (data, baselines, report, gate decision) around one nested run per family."""
+    dataset = evaluated.dataset
+    with mlflow.start_run(
+        experiment_id=experiment, run_name=f"train-{config.profile}", tags={**tags, "profile": config.profile}
+    ) as parent:
+        mlflow.log_params(_run_params(dataset, config))
+        runlog.log_dataset(
+            dataset, f"{tags['symbol']} {tags['timeframe']} features {dataset.feature_version[:12]}"
+        )
+        for baseline in evaluated.baselines:
+            runlog.log_evaluation(evaluated.evaluations[baseline.name], prefix=f"baseline.{baseline.name}.")
+        finals = {
+            fitter.name: _fit_and_log_family(experiment, tags, fitter, evaluated, config)
+            for fitter in evaluated.fitters
+        }
+        runlog.log_report(
+            f"{name}: out-of-sample evaluation ({config.profile})",
+            dataset,
+            summary_frame(evaluated.evaluations),
+            list(evaluated.predictions.values()),
+            evaluated.baselines[0],
+            config.fee,
+            verdict.decision,
+        )
+        mlflow.set_tags(
+            {
+                "challenger": verdict.challenger.name,
+                "gate": "promoted" if verdict.decision.promote else "refused",
+            }
+        )
+        return _Logged(
+            run_id=parent.info.run_id,
+            predictors={family: predictor for family, (predictor, _) in finals.items()},
+            model_uris={family: uri for family, (_, uri) in finals.items()},
+        )
 
 
 def train_all(
@@ -133,122 +192,47 @@ def train_all(
 ) -> TrainingReport:
     """Train, evaluate, log and gate every family on one symbol's feature matrix."""
     config = config or load_config(profile)
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
+    laps = _Laps()
     dataset = dataset_from(matrix)
-    bars_per_year = SECONDS_PER_YEAR / timeframe_seconds(timeframe)
+    fitters = families(config)
+    folds = {fitter.name: walk_forward(fitter, dataset, config) for fitter in fitters}
+    laps.lap("walk_forward")
 
-    models = families(config)
-    folds: dict[str, list[FoldFit]] = {m.name: walk_forward(m, dataset, config) for m in models}
-    predictions = {name: model_predictions(name, fits) for name, fits in folds.items()}
-    seconds["walk_forward"] = time.perf_counter() - started
+    evaluated = _evaluate(dataset, fitters, folds, config, timeframe)
+    laps.lap("evaluation")
 
-    baselines = baseline_predictions(dataset, next(iter(predictions.values())), config.seed)
-    evaluations = evaluate_all(dataset, list(predictions.values()), baselines, config, bars_per_year)
-    seconds["evaluation"] = time.perf_counter() - started - seconds["walk_forward"]
-
-    chosen = choose_challenger(evaluations, list(predictions))
-    chosen_family = next(m for m in models if m.name == chosen)
-    chosen_recipe = recipe(chosen, chosen_family.params, dataset.feature_columns, dataset.feature_version)
-    print_ = fingerprint(chosen_recipe, dataset, config)
-
-    mark = time.perf_counter()
-    name = registry.registered_name(symbol, timeframe)
+    name = registered_name(symbol, timeframe)
     mlflow_client = client(settings)
-    decision, same = _gate(
-        mlflow_client, name, dataset, predictions[chosen], chosen_recipe, print_, baselines, config
-    )
-    seconds["gate"] = time.perf_counter() - mark
+    challenger = choose_challenger(evaluated.evaluations, evaluated.predictions, dataset, config)
+    verdict = decide(mlflow_client, name, dataset, challenger, evaluated.baselines, config)
+    laps.lap("gate")
 
-    mark = time.perf_counter()
-    window = {"data_start": dataset.open_time[0].isoformat(), "data_end": dataset.open_time[-1].isoformat()}
-    common_tags = {
+    tags = {
         "symbol": symbol,
         "timeframe": timeframe,
         "feature_set_version": dataset.feature_version,
-        **window,
+        **dataset.window,
     }
-    model_uris: dict[str, str] = {}
-    predictors: dict[str, Predictor] = {}
-    experiment = experiment_id(mlflow_client, name, settings)
-    with mlflow.start_run(
-        experiment_id=experiment,
-        run_name=f"train-{config.profile}",
-        tags={**common_tags, "profile": config.profile},
-    ) as parent:
-        mlflow.log_params(
-            {
-                "profile": config.profile,
-                "fee_bps": config.fee_bps,
-                "n_splits": config.model.n_splits,
-                **{f"splits.{k}": v for k, v in config.splits.model_dump().items()},
-                **{f"gate.{k}": v for k, v in config.gate.model_dump().items()},
-                "rows": len(dataset),
-            }
-        )
-        runlog.log_dataset(dataset, f"{symbol} {timeframe} features {dataset.feature_version[:12]}")
-        for baseline in baselines:
-            runlog.log_evaluation(evaluations[baseline.name], prefix=f"baseline.{baseline.name}.")
-        everything = np.arange(len(dataset))
-        for model in models:
-            with mlflow.start_run(
-                experiment_id=experiment,
-                run_name=model.name,
-                nested=True,
-                tags={**common_tags, "family": model.name},
-            ):
-                runlog.log_family(
-                    predictions[model.name], evaluations[model.name], folds[model.name], model.params, dataset
-                )
-                final, _ = fit_predictor(model, dataset, everything, config)
-                predictors[model.name] = final
-                model_uris[model.name] = runlog.log_model(final, dataset.features.iloc[-5:])
-        runlog.log_report(
-            f"{name}: out-of-sample evaluation ({config.profile})",
-            dataset,
-            summary_frame(evaluations),
-            list(predictions.values()),
-            baselines[0],
-            config.fee,
-            decision,
-        )
-        mlflow.set_tags({"challenger": chosen, "gate": "promoted" if decision.promote else "refused"})
-        run_id = parent.info.run_id
-
-    if same is None:
-        latest = decision.duels[0].challenger_accuracy if decision.duels else float("nan")
-        version_tags = {
-            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in chosen_recipe.items()},
-            **window,
-            "fingerprint": print_,
-            "profile": config.profile,
-            "latest_window_accuracy": f"{latest:.6f}",
-        }
-        version = registry.register(mlflow_client, name, model_uris[chosen], version_tags)
-        mlflow_client.set_registered_model_alias(name, registry.CHALLENGER, version)
-        registry.record_decision(mlflow_client, name, version, decision.promote, " | ".join(decision.reasons))
-        if decision.promote:
-            registry.make_champion(mlflow_client, name, version)
-    else:
-        version = same.version
-    champion = registry.by_alias(mlflow_client, name, registry.CHAMPION)
-    seconds["mlflow"] = time.perf_counter() - mark
-    seconds["total"] = time.perf_counter() - started
+    logged = _log_runs(experiment_id(mlflow_client, name, settings), name, tags, evaluated, verdict, config)
+    uri = logged.model_uris[challenger.name]
+    version = record(mlflow_client, name, verdict, uri, dataset, matrix.config, config)
+    champion = by_alias(mlflow_client, name, CHAMPION)
+    laps.lap("mlflow")
     return TrainingReport(
         registered_model=name,
         symbol=symbol,
         timeframe=timeframe,
         profile=config.profile,
         feature_version=dataset.feature_version,
-        data_start=window["data_start"],
-        data_end=window["data_end"],
+        data_start=dataset.window["data_start"],
+        data_end=dataset.window["data_end"],
         rows=len(dataset),
-        evaluations=evaluations,
-        challenger=chosen,
+        evaluations=evaluated.evaluations,
+        challenger=challenger.name,
         version=version,
-        decision=decision,
+        decision=verdict.decision,
         champion=champion.version if champion else None,
-        run_id=run_id,
-        predictors=predictors,
-        seconds=seconds,
+        run_id=logged.run_id,
+        predictors=logged.predictors,
+        seconds=laps.with_total(),
     )

@@ -13,11 +13,11 @@ from sqlalchemy import Engine, func, select
 from alphapulse.features import (
     FeatureConfig,
     build,
-    build_feature_set,
     latest_stamp,
     publish_latest,
     read_latest,
 )
+from alphapulse.pipeline.features import build_feature_set
 from alphapulse.store import ONLINE_FEATURES
 
 SYMBOL = "BTC/USDT"

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from alphapulse.features import (
     FeatureConfig,
     build,
-    build_feature_set,
+    current_config,
     feature_set_version,
     load_config,
     materialize,
 )
+from alphapulse.pipeline.features import build_feature_set
 from alphapulse.store import FEATURE_SETS, make_engine, upgrade
+from alphapulse.training.dataset import dataset_from
 
 
 def test_version_is_stable_across_spellings_and_moves_with_every_setting(tmp_path: Path) -> None:
@@ -84,3 +86,19 @@ def test_build_feature_set_reports_what_the_cli_prints(
     assert 0 < report.nan_rows <= report.warmup_bars
     assert report.trainable_rows == len(candles) - report.warmup_bars - config.labels.horizon_bars
     assert report.path.exists()
+    matrix = build(candles, news, config)
+    assert report.trainable_rows == len(dataset_from(matrix)), "one definition of trainable rows"
+
+
+def test_the_current_config_is_the_newest_materialized_one(
+    tmp_path: Path, candles: pd.DataFrame, news: pd.DataFrame, config: FeatureConfig
+) -> None:
+    engine = _engine(tmp_path)
+    assert current_config(engine, "BTC/USDT", "1h") == load_config(timeframe="1h"), "none built: shipped"
+    other = config.model_copy(update={"anchor_block_bars": 800})
+    materialize(build(candles, news, config), engine, "BTC/USDT", "1h", tmp_path)
+    materialize(build(candles, news, other), engine, "BTC/USDT", "1h", tmp_path)
+    assert current_config(engine, "BTC/USDT", "1h") == other
+    assert current_config(engine, "ETH/USDT", "1h") == load_config(timeframe="1h"), "per instrument"
+    materialize(build(candles, news, config), engine, "BTC/USDT", "1h", tmp_path)
+    assert current_config(engine, "BTC/USDT", "1h") == config, "a rebuild makes it current again"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from alphapulse.pipeline.store import open_store
 from alphapulse.settings import get_settings
 from alphapulse.store import PREDICTIONS
-from flows.common import engine
 from flows.monitor import retention_task
 
 
@@ -42,14 +42,15 @@ def test_retention_task_archives_with_the_configured_age_and_root(
     monkeypatch.setenv("ALPHAPULSE_ARCHIVE_ROOT", str(tmp_path / "archive"))
     get_settings.cache_clear()
     now = datetime.now(UTC)
-    store = engine()
+    store = open_store(get_settings())
     with store.begin() as connection:
         connection.execute(
             insert(PREDICTIONS), [_row(now - timedelta(days=31)), _row(now - timedelta(days=29))]
         )
-    summary = retention_task.fn()
-    predictions = next(a for a in summary["archived"] if a["what"] == "predictions")
-    assert (predictions["count"], predictions["deleted"]) == (1, 1)
-    assert predictions["location"].startswith(str(tmp_path / "archive" / "predictions"))
+    report = retention_task.fn()
+    predictions = next(a for a in report.archived if a.what == "predictions")
+    assert (predictions.count, predictions.deleted) == (1, 1)
+    assert predictions.location is not None
+    assert predictions.location.startswith(str(tmp_path / "archive" / "predictions"))
     with store.connect() as connection:
         assert connection.execute(select(func.count()).select_from(PREDICTIONS)).scalar_one() == 1

@@ -30,8 +30,7 @@ def test_a_calm_day_asks_for_nothing_and_reports_the_missing_news() -> None:
     assert {m["missing_in"] for m in summary["missing_columns"]} == {"both"}
     assert len(summary["missing_columns"]) == 12
     assert outcomes.summaries == []
-    assert decision == {
-        "symbol": "BTC/USDT",
+    assert decision.summary() == {
         "model_name": "alphapulse-btc-usdt-1h",
         "requested": False,
         "state": "not needed",
@@ -48,5 +47,5 @@ def test_a_volatile_day_is_drift_and_the_decision_says_nobody_listened() -> None
     drift = drift_task.fn("binance", "BTC/USDT", "1h", "data", None)
     decision = retrain_task.fn("BTC/USDT", "1h", drift, outcomes_task.fn("binance", "BTC/USDT", "1h"))
     assert drift.detected, drift.reason
-    assert decision["reasons"] == [f"drift: {drift.reason}"]
-    assert decision["message"].startswith("retraining not requested: no Prefect API")
+    assert [problem.reason for problem in decision.problems] == [f"drift: {drift.reason}"]
+    assert decision.message.startswith("retraining not requested: no Prefect API")

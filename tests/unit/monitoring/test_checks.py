@@ -11,14 +11,10 @@ from sqlalchemy import Engine, insert
 
 from alphapulse.events import PERFORMANCE_DEGRADED
 from alphapulse.features import build, load_config
-from alphapulse.monitoring.checks import (
-    MONITORING_EXPERIMENT,
-    check_drift,
-    check_outcomes,
-    decide_retrain,
-    problems,
-)
 from alphapulse.monitoring.drift import DriftPolicy, assess_drift, drift_windows
+from alphapulse.monitoring.retrain import problems
+from alphapulse.monitoring.runlog import MONITORING_EXPERIMENT
+from alphapulse.pipeline.monitor import check_drift, check_outcomes, decide_retrain
 from alphapulse.settings import get_settings
 from alphapulse.store import CANDLES, PREDICTIONS, ensure_schema, upsert
 from alphapulse.store.queries import load_news
@@ -35,9 +31,7 @@ def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPat
     candles = recent_bundled_candles(4_000)
     engine = ensure_schema()
     upsert(engine, CANDLES, candle_rows(candles))
-    report = check_drift(
-        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
-    )
+    report = check_drift(get_settings(), "BTC/USDT")
     full = build(candles, load_news(engine), load_config())
     policy = DriftPolicy.from_settings(get_settings())
     expected = assess_drift(drift_windows(full.frame, full.feature_columns, policy), policy)
@@ -46,12 +40,10 @@ def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_stale_champion_is_compared_with_what_it_was_trained_on(store: tuple[Engine, pd.DataFrame]) -> None:
-    engine, candles = store
+    _engine, candles = store
     trained_until = candles["open_time"].iloc[-200]
     crown([{"data_start": candles["open_time"].iloc[0].isoformat(), "data_end": trained_until.isoformat()}])
-    report = check_drift(
-        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
-    )
+    report = check_drift(get_settings(), "BTC/USDT")
     assert report.reference_window[1] == trained_until.to_pydatetime()
     assert report.reference_source == "the last 240 bars champion v1 was trained on"
     assert report.current_window[1] == candles["open_time"].iloc[-1].to_pydatetime()
@@ -90,9 +82,7 @@ def test_only_the_serving_champion_is_judged_per_bar(store: tuple[Engine, pd.Dat
     with engine.begin() as connection:
         connection.execute(insert(PREDICTIONS), rows)
 
-    check = check_outcomes(
-        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
-    )
+    check = check_outcomes(get_settings(), "BTC/USDT")
     assert check.champion == current
     assert check.judged is not None
     assert (check.judged.model_version, check.judged.bars, check.judged.resolved) == (current, 12, 12)
@@ -110,8 +100,6 @@ def test_only_the_serving_champion_is_judged_per_bar(store: tuple[Engine, pd.Dat
     (problem,) = problems(None, check)
     assert problem.event == PERFORMANCE_DEGRADED
     assert problem.payload["resolved_bars"] == 12
-    decision = decide_retrain(
-        engine, symbol="BTC/USDT", timeframe="1h", drift=None, outcomes=check, settings=get_settings()
-    )
+    decision = decide_retrain(get_settings(), "BTC/USDT", drift=None, outcomes=check)
     assert not decision.requested  # no Prefect API in this process: nothing received it, nothing recorded
     assert decision.message.startswith("retraining not requested")

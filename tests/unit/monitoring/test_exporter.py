@@ -12,8 +12,8 @@ import pytest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Engine, insert
 
-from alphapulse.monitoring.checks import check_drift
 from alphapulse.monitoring.exporter import PipelineCollector, drift_metrics, store_metrics
+from alphapulse.pipeline.monitor import check_drift
 from alphapulse.settings import get_settings
 from alphapulse.store import PREDICTIONS, QUALITY_FINDINGS
 from tests.support.processes import wait_until
@@ -71,13 +71,11 @@ def test_bars_quarantine_and_live_outcomes_per_model_version(store: tuple[Engine
     assert found["alphapulse_live_min_outcomes"] == {(): 3}
 
 
-def test_the_latest_drift_verdict_per_model(store: tuple[Engine, pd.DataFrame]) -> None:
-    engine, _candles = store
+@pytest.mark.usefixtures("store")
+def test_the_latest_drift_verdict_per_model() -> None:
     before = drift_metrics(get_settings())
     assert {family.name: family.samples for family in before}["alphapulse_drift_share"] == [], "no check yet"
-    report = check_drift(
-        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", settings=get_settings()
-    )
+    report = check_drift(get_settings(), "BTC/USDT")
     found = _values(drift_metrics(get_settings()))
     assert found["alphapulse_drift_share"] == {(NAME,): pytest.approx(report.drift_share)}
     assert found["alphapulse_drift_detected"] == {(NAME,): float(report.detected)}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from alphapulse.serving.runtime import _settle_heap
+from alphapulse.serving.heap import settle_heap
 
 
 class Node:
@@ -26,10 +26,10 @@ def thawed() -> Iterator[None]:
 def test_settling_freezes_what_is_loaded_and_a_reload_reclaims_what_it_replaced() -> None:
     model = Node()
     alive = weakref.ref(model)
-    _settle_heap()
+    settle_heap()
     assert gc.get_freeze_count() > 0
     del model
     gc.collect()
     assert alive() is not None, "a frozen object is out of the collector's walks"
-    _settle_heap()
+    settle_heap()
     assert alive() is None, "the next settle (a reload) collects the replaced cycle"

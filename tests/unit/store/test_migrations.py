@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from alphapulse.quality import Finding, record_findings, stored_findings
-from alphapulse.store import current_revision, head_revision, make_engine, metadata, upgrade
+from alphapulse.store import FEATURE_SETS, current_revision, head_revision, make_engine, metadata, upgrade
 
 
 def test_upgrade_reaches_head_and_matches_the_models(engine: Engine) -> None:
@@ -53,4 +54,29 @@ def test_0002_rekeys_quarantined_findings_by_their_content(backend_url: str) -> 
     (stored,) = stored_findings(engine)
     assert stored.id != old_id
     assert stored.run_id == "r1"
+    engine.dispose()
+
+
+def test_0006_dates_every_existing_feature_set_built_when_it_was_created(backend_url: str) -> None:
+    engine = make_engine(backend_url)
+    upgrade(engine, "0005")
+    created = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    record = {
+        "version": "v1",
+        "symbol": "BTC/USDT",
+        "timeframe": "1h",
+        "config_json": "{}",
+        "library_version": "0",
+        "rows": 1,
+        "columns": 1,
+        "first_bar": created,
+        "last_bar": created,
+        "path": "/x.parquet",
+        "created_at": created,
+    }
+    with engine.begin() as connection:
+        connection.execute(FEATURE_SETS.insert().values(record))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(select(FEATURE_SETS.c.built_at)).scalar_one() == created
     engine.dispose()

@@ -94,6 +94,7 @@ def test_created_at_is_set_once_and_never_counts_as_a_change(engine: Engine) -> 
         "first_bar": T0,
         "last_bar": T0,
         "path": "/x.parquet",
+        "built_at": T0,
     }
     assert upsert(engine, FEATURE_SETS, [record]).inserted == 1
     with engine.connect() as connection:

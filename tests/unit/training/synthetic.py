@@ -3,10 +3,12 @@ moves are partly explained by one feature (``signal`` > 0) or by nothing at all 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from alphapulse.features import FeatureConfig, load_config
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,8 @@ class SyntheticMatrix:
     feature_columns: tuple[str, ...]
     version: str
     warmup_bars: int
+    #: Not what built it (nothing did), but the shape of what training records: the shipped config.
+    config: FeatureConfig = field(default_factory=load_config)
 
 
 def synthetic_matrix(

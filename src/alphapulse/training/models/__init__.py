@@ -1,35 +1,46 @@
-"""Model families behind one interface; ``family`` builds one from a profile or from logged params."""
+"""Model families behind one interface, registered by name; ``families`` builds them from a profile.
+
+The families shipped here register themselves when their module is imported; the order below is the
+order of every table, run and tie-break (the first of equally good families becomes the challenger).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from alphapulse.training.config import CatBoostParams, LinearParams, TrainingConfig, XGBoostParams
-from alphapulse.training.models.base import Family, Fitted, NativeClassifier
-from alphapulse.training.models.catboost_model import CatBoostFamily
-from alphapulse.training.models.linear import LinearFamily
-from alphapulse.training.models.xgboost_model import XGBoostFamily
+from alphapulse.training.models.base import Fitted, Fitter, NativeClassifier
+from alphapulse.training.models.family import (
+    ModelFamily,
+    Params,
+    family_names,
+    get_family,
+    register_family,
+)
 
-FAMILIES = ("linear", "xgboost", "catboost")
+if TYPE_CHECKING:
+    from alphapulse.training.config import TrainingConfig
 
-
-def family(name: str, params: dict[str, Any], *, seed: int, threads: int) -> Family:
-    """Rebuild a family from its logged params: the gate refits the champion's recipe this way."""
-    if name == "linear":
-        return LinearFamily(LinearParams.model_validate(params), seed=seed)
-    if name == "xgboost":
-        return XGBoostFamily(XGBoostParams.model_validate(params), seed=seed, threads=threads)
-    if name == "catboost":
-        return CatBoostFamily(CatBoostParams.model_validate(params), seed=seed, threads=threads)
-    raise ValueError(f"unknown model family {name!r}; known: {', '.join(FAMILIES)}")
+for _module in ("linear", "xgboost_model", "catboost_model"):
+    import_module(f"{__name__}.{_module}")
 
 
-def families(config: TrainingConfig) -> list[Family]:
+def families(config: TrainingConfig) -> list[Fitter]:
     """Every family with the hyper-parameters of the configured profile."""
     return [
-        family(name, getattr(config.model, name).model_dump(), seed=config.seed, threads=config.threads)
-        for name in FAMILIES
+        get_family(name).fitter(params, seed=config.seed, threads=config.threads)
+        for name, params in config.model.families.items()
     ]
 
 
-__all__ = ["FAMILIES", "Family", "Fitted", "NativeClassifier", "families", "family"]
+__all__ = [
+    "Fitted",
+    "Fitter",
+    "ModelFamily",
+    "NativeClassifier",
+    "Params",
+    "families",
+    "family_names",
+    "get_family",
+    "register_family",
+]

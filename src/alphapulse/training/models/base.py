@@ -1,4 +1,5 @@
-"""The one interface every model family implements, so walk-forward, gate and serving treat them alike."""
+"""The one interface every model family's fitter implements, so walk-forward, gate and serving treat them
+alike."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class Fitted:
     best_iteration: int | None
 
 
-class Family(Protocol):
+class Fitter(Protocol):
     """A model family with fixed hyper-parameters; ``params`` is what MLflow logs and the gate refits."""
 
     @property

@@ -8,14 +8,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier
+from pydantic import Field
 
-from alphapulse.training.config import CatBoostParams
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
+from alphapulse.training.models.family import ModelFamily, Params, register_family
+
+
+class CatBoostParams(Params):
+    iterations: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    depth: int = Field(ge=1, le=16)
+    l2_leaf_reg: float = Field(ge=0)
+    early_stopping_rounds: int = Field(ge=1)
 
 
 @dataclass(frozen=True)
-class CatBoostFamily:
+class CatBoostFitter:
     config: CatBoostParams
     seed: int
     threads: int
@@ -46,3 +55,14 @@ class CatBoostFamily:
             learning_curve=curve,
             best_iteration=int(model.get_best_iteration()),
         )
+
+
+register_family(
+    ModelFamily(
+        name="catboost",
+        params=CatBoostParams,
+        build=CatBoostFitter,
+        flavor="mlflow.catboost",
+        requirements=("catboost", "numpy", "pandas"),
+    )
+)

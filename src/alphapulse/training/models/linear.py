@@ -6,18 +6,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from alphapulse.training.config import LinearParams
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
+from alphapulse.training.models.family import ModelFamily, Params, register_family
+
+
+class LinearParams(Params):
+    C: float = Field(gt=0, description="Inverse L2 strength of the logistic regression.")
+    max_iter: int = Field(ge=10)
 
 
 @dataclass(frozen=True)
-class LinearFamily:
+class LinearFitter:
     config: LinearParams
     seed: int
     name: str = "linear"
@@ -43,3 +49,17 @@ class LinearFamily:
         pipeline.fit(np.vstack([x_fit, x_val]), np.concatenate([y_fit, y_val]).astype(np.int64))
         coefficients = np.abs(pipeline.named_steps["logit"].coef_[0]).astype(np.float64)
         return Fitted(model=pipeline, importance=coefficients, learning_curve=None, best_iteration=None)
+
+
+register_family(
+    ModelFamily(
+        name="linear",
+        params=LinearParams,
+        build=lambda params, seed, threads: LinearFitter(params, seed),
+        flavor="mlflow.sklearn",
+        requirements=("scikit-learn", "skops", "numpy", "pandas"),
+        # MLflow saves scikit-learn models with skops, which refuses types it was not told to trust; the
+        # fitted imputer and scaler hold numpy dtypes.
+        log_options={"skops_trusted_types": ["numpy.dtype"]},
+    )
+)

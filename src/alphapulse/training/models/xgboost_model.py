@@ -7,15 +7,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from xgboost import XGBClassifier
 
-from alphapulse.training.config import XGBoostParams
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
+from alphapulse.training.models.family import ModelFamily, Params, register_family
+
+
+class XGBoostParams(Params):
+    n_estimators: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    max_depth: int = Field(ge=1)
+    subsample: float = Field(gt=0, le=1)
+    colsample_bytree: float = Field(gt=0, le=1)
+    min_child_weight: float = Field(ge=0)
+    reg_lambda: float = Field(ge=0)
+    early_stopping_rounds: int = Field(ge=1)
 
 
 @dataclass(frozen=True)
-class XGBoostFamily:
+class XGBoostFitter:
     config: XGBoostParams
     seed: int
     threads: int
@@ -45,3 +57,14 @@ class XGBoostFamily:
             learning_curve=curve,
             best_iteration=int(model.best_iteration),
         )
+
+
+register_family(
+    ModelFamily(
+        name="xgboost",
+        params=XGBoostParams,
+        build=XGBoostFitter,
+        flavor="mlflow.xgboost",
+        requirements=("xgboost", "scikit-learn", "numpy", "pandas"),
+    )
+)

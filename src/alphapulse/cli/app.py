@@ -1,11 +1,11 @@
-"""The ``alphapulse`` command line: a thin typer layer over the library."""
+"""The ``alphapulse`` commands: a thin typer layer over the use cases in ``alphapulse.pipeline``."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -20,20 +20,20 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
+from alphapulse.cli import render
 from alphapulse.console import configure_logging, console, err_console, print_json, progress
-from alphapulse.ingest import IngestReport, ingest_csv, ingest_feed, ingest_symbol
+from alphapulse.pipeline.store import open_store
 from alphapulse.quality import stored_findings
 from alphapulse.settings import Settings, SettingsError, get_settings
 from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.sources.csv_candles import CandleCsvError, CsvSource
 from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
-from alphapulse.store import current_revision, ensure_schema, head_revision, make_engine, upgrade
+from alphapulse.store import current_revision, head_revision, make_engine, upgrade
 from alphapulse.store.queries import count_candles, count_news, latest_candle, stored_symbols
-from alphapulse.timeframes import TIMEFRAME_EXAMPLES, timeframe_seconds
+from alphapulse.timeframes import TIMEFRAME_EXAMPLES, parse_since, timeframe_seconds
 
 if TYPE_CHECKING:
-    from alphapulse.monitoring.drift import MissingColumn
     from alphapulse.training.train import TrainingReport
     from flows.pipeline import PipelineResult
 
@@ -160,8 +160,9 @@ def version() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target Alembic revision.")) -> None:
     """Create or migrate the schema of the configured database."""
-    get_settings().ensure_dirs()
-    engine = make_engine()
+    settings = get_settings()
+    settings.ensure_dirs()
+    engine = make_engine(settings.database_url)
     reached = upgrade(engine, revision)
     console.print(
         f"database [bold]{engine.url.render_as_string(hide_password=True)}[/] at revision {reached}"
@@ -175,7 +176,9 @@ def db_current() -> None:
     console.print(f"database: {current_revision(engine)}  code head: {head_revision()}")
 
 
-def _checked_timeframe(value: str) -> str:
+def _checked_timeframe(value: str | None) -> str | None:
+    if value is None:
+        return None
     try:
         timeframe_seconds(value)
     except ValueError as error:
@@ -185,46 +188,40 @@ def _checked_timeframe(value: str) -> str:
     return value
 
 
-def _parse_since(value: str) -> datetime:
+def _checked_since(value: str | None) -> str | None:
+    if value is None:
+        return None
     try:
-        moment = datetime.fromisoformat(value)
+        parse_since(value)
     except ValueError as error:
         raise typer.BadParameter(
             f"{value!r} is not an ISO date such as 2024-01-01", param_hint="--since"
         ) from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return value
 
 
-_REPORT_COLUMNS = (
-    "received",
-    "inserted",
-    "updated",
-    "unchanged",
-    "quarantined",
-    "conflicts",
-    "corrected",
-    "warnings",
-)
-
-
-def _report_table(reports: list[IngestReport]) -> Table:
-    table = Table(title="Ingestion")
-    table.add_column("dataset")
-    for column in _REPORT_COLUMNS:
-        table.add_column(column, justify="right")
-    for r in reports:
-        table.add_row(r.dataset, *(f"{getattr(r, column):,}" for column in _REPORT_COLUMNS))
-    return table
+#: One instrument; commands that take it default to the first configured symbol.
+SymbolOption = Annotated[str | None, typer.Option(help="Symbol (default: the first configured)")]
 
 
 @ingest_app.command("candles")
 def ingest_candles(
-    exchange: Annotated[str, typer.Option(help="ccxt exchange id, e.g. binance")] = "binance",
-    symbol: Annotated[str, typer.Option(help="Unified symbol, e.g. BTC/USDT")] = "BTC/USDT",
+    exchange: Annotated[
+        str | None, typer.Option(help="ccxt exchange id, e.g. binance (default: the configured one)")
+    ] = None,
+    symbol: SymbolOption = None,
     timeframe: Annotated[
-        str, typer.Option(help="Bar timeframe, e.g. 1h", callback=_checked_timeframe)
-    ] = "1h",
-    since: Annotated[str, typer.Option(help="Backfill start (ISO date, UTC)")] = "2024-01-01",
+        str | None,
+        typer.Option(
+            help="Bar timeframe, e.g. 1h (default: the configured one)", callback=_checked_timeframe
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Backfill start (ISO date, UTC; default: the configured one)", callback=_checked_since
+        ),
+    ] = None,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Import a CSV file instead of the exchange")
     ] = None,
@@ -246,39 +243,35 @@ def ingest_candles(
     A bar already stored with other values is never replaced silently: it is quarantined as a conflict
     (see `alphapulse quality report`) unless --correct is given.
     """
+    from alphapulse.pipeline import ingest
+
     if csv is not None and not csv.is_file():
         err_console.print(f"[red]error:[/] --csv {csv}: no such file", soft_wrap=True)
         raise typer.Exit(code=2)
     settings = get_settings()
-    settings.ensure_dirs()
-    engine = ensure_schema()
+    exchange = exchange or pipeline_exchange(settings)
+    symbol = symbol or settings.symbols[0]
+    timeframe = timeframe or settings.timeframe
     try:
-        if csv is not None:
-            with progress() as bar:
+        with progress() as bar:
+            if csv is not None:
                 bar.add_task(f"importing {csv.name}", total=None)
-                report = ingest_csv(
-                    engine,
-                    csv,
-                    CsvSource(exchange=exchange, symbol=symbol, timeframe=timeframe),
-                    strict=strict,
-                    correct=correct,
-                )
-        else:
-            start = _parse_since(since)
-            with progress() as bar:
+                source = CsvSource(exchange=exchange, symbol=symbol, timeframe=timeframe)
+                report = ingest.import_candles(settings, csv, source, strict=strict, correct=correct)
+            else:
                 task = bar.add_task(f"{exchange} {symbol} {timeframe}", total=None)
-                report = ingest_symbol(
-                    engine,
-                    exchange,
+                report = ingest.ingest_candles(
+                    settings,
                     symbol,
-                    timeframe,
-                    start,
+                    exchange=exchange,
+                    timeframe=timeframe,
+                    since=since,
                     on_page=lambda page: bar.advance(task, page.received),
                 )
     except (CandleCsvError, ExchangeSourceError, ValueError) as error:
         err_console.print(f"[red]error:[/] {error}")
         raise typer.Exit(code=1) from error
-    console.print(_report_table([report]))
+    console.print(render.ingest_table([report]))
     if report.conflicts:
         console.print(
             f"{report.conflicts:,} bar(s) differ from the stored ones and were quarantined, stored bars kept "
@@ -293,19 +286,20 @@ def ingest_news(
     feed: Annotated[list[str], typer.Option(help="RSS/Atom URL or file; repeat for several feeds")],
 ) -> None:
     """Ingest RSS/Atom feeds; a malformed feed is reported and leaves stored news untouched."""
-    get_settings().ensure_dirs()
-    engine = ensure_schema()
+    from alphapulse.pipeline import ingest
+
+    settings = get_settings()
     reports, failed = [], 0
     with progress() as bar:
         task = bar.add_task("feeds", total=len(feed))
         for location in feed:
             try:
-                reports.append(ingest_feed(engine, location))
+                reports.append(ingest.ingest_news(settings, location))
             except (FeedError, OSError) as error:
                 failed += 1
                 err_console.print(f"[red]error:[/] {error}")
             bar.advance(task)
-    console.print(_report_table(reports))
+    console.print(render.ingest_table(reports))
     if failed:
         raise typer.Exit(code=1)
 
@@ -319,7 +313,7 @@ def quality_report(
     as_json: JsonOption = False,
 ) -> None:
     """Show data-quality findings; quarantined rows are kept in the findings, never dropped."""
-    findings = stored_findings(ensure_schema(), dataset_prefix=dataset)
+    findings = stored_findings(open_store(get_settings()), dataset_prefix=dataset)
     if as_json:
         counts_json = Counter((f.dataset, f.check_name, f.severity, f.quarantined) for f in findings)
         print_json(
@@ -333,67 +327,47 @@ def quality_report(
             }
         )
         return
-    summary = Table(title=f"Data quality: {len(findings):,} finding(s)")
-    for column in ("dataset", "check", "severity", "count", "quarantined"):
-        summary.add_column(column, justify="right" if column in ("count", "quarantined") else "left")
-    counts = Counter((f.dataset, f.check_name, f.severity) for f in findings)
-    held = Counter((f.dataset, f.check_name, f.severity) for f in findings if f.quarantined)
-    for (name, check, severity), count in sorted(counts.items()):
-        summary.add_row(name, check, severity, f"{count:,}", f"{held[(name, check, severity)]:,}")
-    console.print(summary)
-    if details:
-        listing = Table(title="Findings")
-        for column in ("dataset", "check", "row", "detail"):
-            listing.add_column(column, overflow="fold")
-        for f in findings:
-            listing.add_row(f.dataset, f.check_name, f.row_key, f.detail)
-        console.print(listing)
+    for table in render.quality_tables(findings, details=details):
+        console.print(table)
 
 
 @features_app.command("build")
 def features_build(
-    exchange: Annotated[str, typer.Option(help="Exchange the candles came from")] = "binance",
+    exchange: Annotated[
+        str | None, typer.Option(help="Exchange the candles came from (default: the pipeline's)")
+    ] = None,
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: every stored one")] = None,
-    timeframe: Annotated[str, typer.Option(help="Bar timeframe", callback=_checked_timeframe)] = "1h",
+    timeframe: Annotated[
+        str | None,
+        typer.Option(help="Bar timeframe (default: the configured one)", callback=_checked_timeframe),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Feature config YAML (default: the shipped one)")
     ] = None,
 ) -> None:
-    """Build, version and materialize the feature set; prints rows, columns, warm-up and version."""
-    from alphapulse.features import build_stored_feature_set, load_config
+    """Build, version and materialize the feature set; training, monitoring and serving then use its config.
+
+    Prints rows, columns, warm-up and version per symbol."""
+    from alphapulse.pipeline.features import build_features
 
     settings = get_settings()
-    settings.ensure_dirs()
-    engine = ensure_schema()
-    feature_config = load_config(config).model_copy(update={"timeframe": timeframe})
-    symbols = symbol or stored_symbols(engine, exchange, timeframe)
+    exchange = exchange or pipeline_exchange(settings)
+    timeframe = timeframe or settings.timeframe
+    symbols = symbol or stored_symbols(open_store(settings), exchange, timeframe)
     if not symbols:
         err_console.print(
             f"[red]error:[/] no {exchange} {timeframe} candles stored; run `alphapulse ingest` first"
         )
         raise typer.Exit(code=1)
-    table = Table(title="Feature sets")
-    for column in ("symbol", "version", "rows", "columns", "warm-up bars", "NaN rows", "trainable", "path"):
-        table.add_column(column, overflow="fold")
-    for name in symbols:
-        try:
-            report = build_stored_feature_set(
-                engine, exchange=exchange, symbol=name, config=feature_config, data_dir=settings.data_dir
-            )
-        except ValueError as error:
-            err_console.print(f"[red]error:[/] {error}")
-            raise typer.Exit(code=1) from error
-        table.add_row(
-            name,
-            report.version,
-            f"{report.rows:,}",
-            str(report.columns),
-            str(report.warmup_bars),
-            f"{report.nan_rows:,}",
-            f"{report.trainable_rows:,}",
-            str(report.path),
-        )
-    console.print(table)
+    try:
+        reports = [
+            build_features(settings, name, exchange=exchange, timeframe=timeframe, config_path=config)
+            for name in symbols
+        ]
+    except ValueError as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+    console.print(render.feature_sets_table(reports))
 
 
 @app.command()
@@ -401,59 +375,25 @@ def monitor(
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
 ) -> None:
     """Check feature drift (Evidently) and live outcomes; asks for retraining (Prefect events, throttled)."""
-    from alphapulse.monitoring.checks import monitor_symbol  # Evidently/MLflow load slowly
+    from alphapulse.pipeline.monitor import monitor_symbol  # Evidently/MLflow load slowly
 
     settings = get_settings()
-    settings.ensure_dirs()
-    engine = ensure_schema()
-    exchange = pipeline_exchange(settings)
-    table = Table(title="Monitoring")
-    columns = ("symbol", "drift share", "threshold", "drift", "drifted", "missing data", "retrain", "report")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    results = []
     for name in symbol or settings.symbols:
         try:
-            result = monitor_symbol(
-                engine, exchange=exchange, symbol=name, timeframe=settings.timeframe, settings=settings
-            )
+            result = monitor_symbol(settings, name)
         except ValueError as error:
             err_console.print(f"[red]error:[/] {name}: {error}")
             raise typer.Exit(code=1) from error
-        report = result.drift
-        table.add_row(
-            name,
-            f"{report.drift_share:.2f}",
-            f"{report.threshold:.2f}",
-            "[red]DETECTED[/]" if report.detected else "none",
-            f"{len(report.drifted_columns)} of {report.compared} compared features",
-            f"{len(report.missing)} features",
-            result.retrain.state,
-            str(report.html_path),
-        )
-        console.print(f"{name}: reference: {report.reference_source}")
-        console.print(f"{name}: drift: {report.reason}")
-        if report.missing:
-            console.print(f"{name}: missing data (not drift): {_missing_text(report.missing)}")
-        console.print(f"{name}: {result.retrain.message}")
-        for outcome in result.outcomes.summaries:
-            console.print(
-                f"{name} model {outcome.model_version} ({outcome.role}): {outcome.resolved}/{outcome.bars} "
-                f"bars resolved ({outcome.requests:,} requests), live accuracy {outcome.accuracy:.3f}"
-            )
-    console.print(table)
-
-
-def _missing_text(missing: Sequence[MissingColumn]) -> str:
-    """Missing-data columns grouped by the window lacking them, e.g. "12 in current: news_count, ..."."""
-    sides: dict[str, list[str]] = {}
-    for item in missing:
-        sides.setdefault(item.missing_in, []).append(item.column)
-    return "; ".join(f"{len(cols)} in {side}: {', '.join(cols)}" for side, cols in sides.items()) or "none"
+        for line in render.monitoring_notes(name, result):
+            console.print(line)
+        results.append((name, result))
+    console.print(render.monitoring_table(results))
 
 
 def _training_summary(report: TrainingReport, *, cached: bool = False) -> dict[str, Any]:
     """What --json prints for a training: the gate's decision on its window, and every row's figures."""
-    from alphapulse.training.table import summary_frame
+    from alphapulse.training.evaluation import summary_frame
 
     decision = report.decision
     frame = summary_frame(report.evaluations)
@@ -482,32 +422,9 @@ def _training_summary(report: TrainingReport, *, cached: bool = False) -> dict[s
 
 
 def _training_tables(reports: list[TrainingReport], *, cached: bool = False) -> None:
-    from alphapulse.training import results_table
-
     for report in reports:
-        if cached:
-            console.print(
-                f"[yellow]{report.registered_model}: no new data since the last training; "
-                f"its result is reused (nothing retrained, nothing promoted now)[/]"
-            )
-        console.print(
-            results_table(
-                f"{report.registered_model}: out-of-sample walk-forward ({report.profile}), "
-                f"{report.rows:,} bars {report.data_start[:10]} .. {report.data_end[:10]}, net of fees",
-                report.evaluations,
-                report.decision,
-                challenger=report.challenger,
-            )
-        )
-        verdict = "[bold green]PROMOTED[/]" if report.decision.promote else "[yellow]not promoted[/]"
-        start, end = report.decision.window
-        console.print(
-            f"gate, on the latest walk-forward window only ({start[:16]} .. {end[:16]}): challenger "
-            f"{report.challenger} (version {report.version}) {verdict}; "
-            f"champion is {'version ' + report.champion if report.champion else 'none'}"
-        )
-        for reason in report.decision.reasons:
-            console.print(f"  - {reason}")
+        for renderable in render.training_report(report, cached=cached):
+            console.print(renderable)
 
 
 @app.command()
@@ -519,27 +436,16 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train every model family, evaluate walk-forward beside baselines, log to MLflow, run the gate."""
-    from alphapulse.training.from_store import train_from_store
+    from alphapulse.pipeline.train import train as train_symbol
 
     settings = get_settings()
-    settings.ensure_dirs()
-    engine = ensure_schema()
     reports = []
     with _json_output(as_json):
         for name in symbol or settings.symbols:
             with progress() as bar:
                 bar.add_task(f"training {name} ({profile.value})", total=None)
                 try:
-                    reports.append(
-                        train_from_store(
-                            engine,
-                            exchange=pipeline_exchange(settings),
-                            symbol=name,
-                            timeframe=settings.timeframe,
-                            profile="full" if profile is ProfileChoice.full else "fast",
-                            settings=settings,
-                        )
-                    )
+                    reports.append(train_symbol(settings, name, profile=profile.value))
                 except ValueError as error:
                     err_console.print(f"[red]error:[/] {error}")
                     raise typer.Exit(code=1) from error
@@ -549,13 +455,12 @@ def train(
 
 
 @model_app.command("list")
-def model_list(
-    symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT", as_json: JsonOption = False
-) -> None:
+def model_list(symbol: SymbolOption = None, as_json: JsonOption = False) -> None:
     """Registered versions with their aliases, data windows and gate decisions."""
-    from alphapulse.training import list_versions, registered_name, versions_table
+    from alphapulse.training import list_versions, registered_name
 
     settings = get_settings()
+    symbol = symbol or settings.symbols[0]
     infos = list_versions(symbol, settings.timeframe, settings=settings)
     name = registered_name(symbol, settings.timeframe)
     if as_json:
@@ -566,12 +471,12 @@ def model_list(
     if not infos:
         console.print(f"{name}: no registered versions yet (run `alphapulse train`)")
         return
-    console.print(versions_table(name, infos))
+    console.print(render.versions_table(name, infos))
 
 
 @model_app.command("promote")
 def model_promote(
-    symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT",
+    symbol: SymbolOption = None,
     version: Annotated[str | None, typer.Option(help="Version to promote; default: the challenger")] = None,
 ) -> None:
     """Make a version the champion by hand (overrides the gate; the previous champion can be restored)."""
@@ -579,7 +484,9 @@ def model_promote(
 
     settings = get_settings()
     try:
-        change = promote(symbol, settings.timeframe, version=version, settings=settings)
+        change = promote(
+            symbol or settings.symbols[0], settings.timeframe, version=version, settings=settings
+        )
     except LookupError as error:
         err_console.print(f"[red]error:[/] {error}")
         raise typer.Exit(code=1) from error
@@ -587,13 +494,13 @@ def model_promote(
 
 
 @model_app.command("rollback")
-def model_rollback(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT") -> None:
+def model_rollback(symbol: SymbolOption = None) -> None:
     """Restore the previous champion in one step."""
     from alphapulse.training import rollback
 
     settings = get_settings()
     try:
-        change = rollback(symbol, settings.timeframe, settings=settings)
+        change = rollback(symbol or settings.symbols[0], settings.timeframe, settings=settings)
     except LookupError as error:
         err_console.print(f"[red]error:[/] {error}")
         raise typer.Exit(code=1) from error
@@ -602,16 +509,16 @@ def model_rollback(symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/US
 
 @model_app.command("export")
 def model_export(
-    symbol: Annotated[str, typer.Option(help="Symbol")] = "BTC/USDT",
+    symbol: SymbolOption = None,
     challenger: Annotated[bool, typer.Option("--challenger", help="Export the challenger instead")] = False,
 ) -> None:
     """Copy the MLflow champion (or challenger) into the BentoML model store, labelled with its lineage."""
-    from alphapulse.serving import export_model
+    from alphapulse.pipeline.export import export_model
 
     settings = get_settings()
     try:
         tag = export_model(
-            symbol, settings.timeframe, role="challenger" if challenger else "champion", settings=settings
+            settings, symbol or settings.symbols[0], role="challenger" if challenger else "champion"
         )
     except (LookupError, ValueError) as error:
         err_console.print(f"[red]error:[/] {error}")
@@ -633,7 +540,7 @@ def model_bento(
     tag_file: Annotated[Path | None, typer.Option(help="Also write the built tag into this file")] = None,
 ) -> None:
     """Build the versioned Bento of the service and the champions (the release path; docs/DEPLOY.md)."""
-    from alphapulse.serving import build_bento, export_models, publish_bento
+    from alphapulse.pipeline.export import build_release, export_models
 
     settings = get_settings()
     settings.ensure_dirs()
@@ -641,19 +548,16 @@ def model_bento(
     try:
         if registry:
             for name in symbols:
-                console.print(
-                    f"exported {', '.join(export_models(name, settings.timeframe, settings=settings))}"
-                )
-        tag = build_bento(symbols, settings.timeframe, settings=settings, lock=lock)
+                console.print(f"exported {', '.join(export_models(settings, name))}")
+        release = build_release(settings, symbols, lock=lock)
     except (LookupError, ValueError, RuntimeError) as error:
         err_console.print(f"[red]error:[/] {error}")
         raise typer.Exit(code=1) from error
-    console.print(f"built {tag}")
-    exported = publish_bento(tag, settings=settings)
-    if exported is not None:
-        console.print(f"exported {tag} to {exported}")
+    console.print(f"built {release.tag}")
+    if release.exported_to is not None:
+        console.print(f"exported {release.tag} to {release.exported_to}")
     if tag_file is not None:
-        tag_file.write_text(tag + "\n", encoding="utf-8")
+        tag_file.write_text(release.tag + "\n", encoding="utf-8")
 
 
 @deploy_app.command("serve")
@@ -708,7 +612,7 @@ def metrics_serve(
     settings = get_settings()
     configure_logging(settings.log_level)
     registry = CollectorRegistry()
-    collector = pipeline_collector(settings, ensure_schema())
+    collector = pipeline_collector(settings, open_store(settings))
     stopped = threading.Event()
     collector.refresh_in_background(stopped)
     registry.register(collector)
@@ -783,11 +687,8 @@ def run(
 
     settings = get_settings()
     settings.ensure_dirs()
-    where = Table(title="AlphaPulse state", show_header=False)
-    for name, value in settings.describe():
-        where.add_row(name, value)
     with _json_output(as_json):
-        console.print(where)
+        console.print(render.settings_table(settings))
         try:
             local_api = start_local_api(settings)
         except LocalApiError as error:
@@ -795,19 +696,25 @@ def run(
             raise typer.Exit(code=1) from error
         if local_api is not None:
             console.print(f"Prefect local API {local_api.url} started in {local_api.startup_seconds:.1f} s")
-        result = pipeline(profile="full" if profile is ProfileChoice.full else "fast")
+        result = pipeline(profile=profile.value)
         summary = _run_summary(settings, result)
     if as_json:
         print_json(
             {
                 **summary,
                 "prefect_api_startup_seconds": local_api.startup_seconds if local_api else None,
-                "candles": result.candles,
-                "news": result.news,
-                "features": result.features,
+                "candles": [asdict(report) for report in result.candles],
+                "news": [asdict(report) for report in result.news],
+                "features": [{**asdict(f), "path": str(f.path)} for f in result.features],
                 "training": [_training_summary(t.report, cached=t.cached) for t in result.training],
-                "export": result.export,
-                "monitoring": result.monitoring,
+                "export": {
+                    "exported": result.export.exported,
+                    "bento": asdict(result.export.bento) if result.export.bento else None,
+                    "rollout": result.export.rollout.model_dump(mode="json")
+                    if result.export.rollout
+                    else None,
+                },
+                "monitoring": result.monitoring.summary(),
             }
         )
 
@@ -816,45 +723,31 @@ def _run_summary(settings: Settings, result: PipelineResult) -> dict[str, Any]:
     """Print the run's tables; returns the summary figures that --json carries."""
     from alphapulse.serving.freshness import freshness_note
 
-    engine = ensure_schema()
-    console.print(_report_table([IngestReport(**r) for r in [*result.candles, *result.news]]))
-    features = Table(title="Feature sets")
-    for column in ("symbol", "version", "rows", "columns", "warm-up bars", "trainable rows", "file"):
-        features.add_column(column, overflow="fold")
-    for f in result.features:
-        features.add_row(
-            f["symbol"],
-            f["version"],
-            f"{f['rows']:,}",
-            str(f["columns"]),
-            str(f["warmup_bars"]),
-            f"{f['trainable_rows']:,}",
-            f["path"],
-        )
-    console.print(features)
+    engine = open_store(settings)
+    console.print(render.ingest_table([*result.candles, *result.news]))
+    console.print(render.feature_sets_table(result.features))
     for trained in result.training:
         _training_tables([trained.report], cached=trained.cached)
     summary = Table(title="AlphaPulse run", show_header=False)
     summary.add_row("database", engine.url.render_as_string(hide_password=True))
     summary.add_row("candles / headlines stored", f"{count_candles(engine):,} / {count_news(engine):,}")
     summary.add_row("quality findings", f"{len(stored_findings(engine)):,} (alphapulse quality report)")
-    for drift in result.monitoring["drift"]:
-        state = "DETECTED" if drift["detected"] else "none"
-        missing = len(drift["missing_columns"])
+    for name, drift in zip(result.monitoring.symbols, result.monitoring.drift, strict=True):
+        state = "DETECTED" if drift.detected else "none"
         summary.add_row(
-            f"drift {drift['symbol']}",
-            f"{drift['drift_share']:.2f} ({state}; {drift['compared']} features compared, "
-            f"{missing} missing data): {drift['html']}",
+            f"drift {name}",
+            f"{drift.drift_share:.2f} ({state}; {drift.compared} features compared, "
+            f"{len(drift.missing)} missing data): {drift.html_path}",
         )
-    for retrain in result.monitoring["retrain"]:
-        summary.add_row(f"retrain {retrain['symbol']}", retrain["message"])
+    for name, retrain in zip(result.monitoring.symbols, result.monitoring.retrain, strict=True):
+        summary.add_row(f"retrain {name}", retrain.message)
     summary.add_row(
         "MLflow",
         f"{settings.mlflow_tracking_uri} (mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",
     )
     summary.add_row("models", "alphapulse model list")
     summary.add_row("home", str(settings.home.resolve()))
-    exported = [tag for tag in result.export["exported"] if tag]
+    exported = [tag for tag in result.export.exported if tag]
     summary.add_row(
         "serving",
         f"exported {', '.join(exported)}; serve with: alphapulse serve"

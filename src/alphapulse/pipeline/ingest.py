@@ -1,4 +1,4 @@
-"""Ingestion: source -> validation/quarantine -> idempotent store, with a report of what happened.
+"""The ingest use case: source -> validation/quarantine -> idempotent store, with a report of what happened.
 
 Each step stores what it has before fetching more, so an interrupted run loses nothing and the next run
 resumes from the last stored candle. A stored bar is never changed silently: a differing bar from any
@@ -9,7 +9,7 @@ source is quarantined as a conflict (both versions kept in the finding) unless t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,8 @@ from pathlib import Path
 import ccxt
 from sqlalchemy import Engine
 
+from alphapulse.events import announce_stored_candles
+from alphapulse.pipeline.store import open_store
 from alphapulse.quality import (
     candle_dataset,
     conflict_finding,
@@ -25,8 +27,14 @@ from alphapulse.quality import (
     validate_candles,
     validate_news,
 )
-from alphapulse.settings import get_settings
-from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
+from alphapulse.settings import Settings
+from alphapulse.sources.bundled import (
+    CANDLES_FILE,
+    CANDLES_SOURCE,
+    HEADLINES_FILE,
+    bundled_path,
+    pipeline_exchange,
+)
 from alphapulse.sources.csv_candles import CsvSource, read_candles
 from alphapulse.sources.exchange import FetchPlan, fetch_pages, make_exchange
 from alphapulse.sources.news import (
@@ -39,7 +47,7 @@ from alphapulse.sources.news import (
 from alphapulse.sources.rows import CandleRow, UnreadableRow
 from alphapulse.store import CANDLE_CORRECTIONS, CANDLES, NEWS_ITEMS, Audit, OnChange, upsert
 from alphapulse.store.queries import latest_candle
-from alphapulse.timeframes import timeframe_delta
+from alphapulse.timeframes import parse_since, timeframe_delta
 
 
 @dataclass(frozen=True)
@@ -198,21 +206,6 @@ def ingest_exchange(
     return total
 
 
-def ingest_symbol(
-    engine: Engine,
-    exchange_id: str,
-    symbol: str,
-    timeframe: str,
-    since: datetime,
-    *,
-    on_page: Callable[[IngestReport], None] | None = None,
-) -> IngestReport:
-    """Backfill or resume one instrument from a live exchange configured by the settings."""
-    client = make_exchange(exchange_id, api_base=get_settings().exchange_api_base)
-    plan = FetchPlan(exchange=exchange_id, symbol=symbol, timeframe=timeframe, since=since)
-    return ingest_exchange(engine, client, plan, on_page=on_page)
-
-
 def ingest_feed(engine: Engine, location: str, *, run_id: str | None = None) -> IngestReport:
     """Parse the whole feed before writing anything, so a malformed feed changes nothing."""
     content = fetch_feed_bytes(location)
@@ -228,16 +221,62 @@ def ingest_headlines(engine: Engine, path: Path, *, run_id: str | None = None) -
     return store_news(engine, rows, source=path.name.split(".")[0], run_id=run_id or new_run_id())
 
 
-def ingest_bundled_candles(engine: Engine, *, run_id: str | None = None) -> IngestReport:
-    """The hourly BTC/USDT candles that ship with AlphaPulse."""
-    return ingest_csv(engine, bundled_path(CANDLES_FILE), CANDLES_SOURCE, run_id=run_id)
-
-
-def ingest_bundled_headlines(engine: Engine, *, run_id: str | None = None) -> IngestReport:
-    """The dated crypto headlines that ship with AlphaPulse."""
-    return ingest_headlines(engine, bundled_path(HEADLINES_FILE), run_id=run_id)
-
-
 def ingest_bundled(engine: Engine, *, run_id: str | None = None) -> list[IngestReport]:
+    """The hourly BTC/USDT candles and the dated headlines that ship with AlphaPulse, into ``engine``."""
     run = run_id or new_run_id()
-    return [ingest_bundled_candles(engine, run_id=run), ingest_bundled_headlines(engine, run_id=run)]
+    return [
+        ingest_csv(engine, bundled_path(CANDLES_FILE), CANDLES_SOURCE, run_id=run),
+        ingest_headlines(engine, bundled_path(HEADLINES_FILE), run_id=run),
+    ]
+
+
+def ingest_candles(
+    settings: Settings,
+    symbol: str,
+    *,
+    exchange: str | None = None,
+    timeframe: str | None = None,
+    since: str | None = None,
+    on_page: Callable[[IngestReport], None] | None = None,
+) -> IngestReport:
+    """Backfill or resume one instrument from a live exchange; unset arguments come from ``settings``."""
+    exchange_id = exchange or pipeline_exchange(settings)
+    plan = FetchPlan(
+        exchange=exchange_id,
+        symbol=symbol,
+        timeframe=timeframe or settings.timeframe,
+        since=parse_since(since or settings.backfill_since),
+    )
+    client = make_exchange(exchange_id, api_base=settings.exchange_api_base)
+    return ingest_exchange(open_store(settings), client, plan, on_page=on_page)
+
+
+def import_candles(
+    settings: Settings, path: Path, source: CsvSource, *, strict: bool = False, correct: bool = False
+) -> IngestReport:
+    """One candle file into the store (see ``ingest_csv``)."""
+    return ingest_csv(open_store(settings), path, source, strict=strict, correct=correct)
+
+
+def ingest_news(settings: Settings, location: str) -> IngestReport:
+    """One RSS/Atom feed (URL or file) into the store (see ``ingest_feed``)."""
+    return ingest_feed(open_store(settings), location)
+
+
+def ingest_bundled_candles(settings: Settings) -> IngestReport:
+    """The hourly BTC/USDT candles that ship with AlphaPulse."""
+    return ingest_csv(open_store(settings), bundled_path(CANDLES_FILE), CANDLES_SOURCE)
+
+
+def ingest_bundled_headlines(settings: Settings) -> IngestReport:
+    """The dated crypto headlines that ship with AlphaPulse."""
+    return ingest_headlines(open_store(settings), bundled_path(HEADLINES_FILE))
+
+
+def announce_candles(
+    settings: Settings, exchange: str, timeframe: str, reports: Mapping[str, IngestReport]
+) -> bool:
+    """After the candles of some symbols were ingested: the ``alphapulse.candles.stored`` event that starts
+    their feature builds (see ``events.announce_stored_candles``)."""
+    changed = {symbol: report.changed for symbol, report in reports.items()}
+    return announce_stored_candles(open_store(settings), exchange, timeframe, changed)

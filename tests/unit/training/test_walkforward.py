@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
-from alphapulse.training.splits import WalkForward, inner_validation
+from alphapulse.training.walkforward import WalkForward, inner_validation
 
 
 def _times(horizons: list[int]) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:

@@ -1,30 +1,38 @@
-"""Training on what the store holds: the entry point of ``alphapulse train`` and the training flow."""
+"""The training use case: one instrument's matrix from the store, every family trained, gated, and a
+promotion announced."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
 from alphapulse.events import MODEL_PROMOTED, emit
-from alphapulse.features import build
-from alphapulse.features import load_config as load_feature_config
+from alphapulse.features import build, current_config
+from alphapulse.pipeline.store import open_store
 from alphapulse.settings import Settings
+from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.store.queries import load_candles, load_news
 from alphapulse.training.config import Profile
 from alphapulse.training.train import TrainingReport, train_all
 
 
-def train_from_store(
-    engine: Engine, *, exchange: str, symbol: str, timeframe: str, profile: Profile, settings: Settings
+def train(
+    settings: Settings,
+    symbol: str,
+    *,
+    profile: Profile = "fast",
+    exchange: str | None = None,
+    timeframe: str | None = None,
 ) -> TrainingReport:
-    """Build the current feature matrix of one instrument, train every family, gate, and announce a promotion.
+    """Build the instrument's matrix with the config of its materialized feature set, train every family,
+    gate, and announce a promotion; the version registered records that config for monitoring and serving.
 
     The ``alphapulse.model.promoted`` event is what starts the export of the new champion to BentoML.
     """
-    config = load_feature_config().model_copy(update={"timeframe": timeframe})
+    engine = open_store(settings)
+    exchange = exchange or pipeline_exchange(settings)
+    timeframe = timeframe or settings.timeframe
     candles = load_candles(engine, exchange, symbol, timeframe)
     if candles.empty:
         raise ValueError(f"symbol: no {exchange} {symbol} {timeframe} candles stored; ingest them first")
-    matrix = build(candles, load_news(engine), config)
+    matrix = build(candles, load_news(engine), current_config(engine, symbol, timeframe))
     report = train_all(matrix, symbol=symbol, timeframe=timeframe, profile=profile, settings=settings)
     if report.decision.promote:
         emit(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from alphapulse.cli.render import gate_column, results_table
 from alphapulse.training.gate import Duel, GateDecision
-from alphapulse.training.table import gate_column, results_table
 
 DECISION = GateDecision(
     promote=False,

@@ -1,4 +1,5 @@
-"""What ``alphapulse features build`` does and prints: build, materialize, summarize."""
+"""The features use case: build one instrument's feature set from the store, materialize it (Parquet and
+its record, config included), publish its latest row for the service, and summarize it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from alphapulse.features.config import FeatureConfig
-from alphapulse.features.latest import publish_latest
-from alphapulse.features.materialize import materialize
-from alphapulse.features.matrix import FeatureMatrix, build
-from alphapulse.store.queries import load_candles, load_news
+from alphapulse.features import (
+    FeatureConfig,
+    FeatureMatrix,
+    build,
+    current_config,
+    feature_set_version,
+    load_config,
+    materialize,
+    publish_latest,
+    trainable_mask,
+)
+from alphapulse.pipeline.store import open_store
+from alphapulse.settings import Settings
+from alphapulse.sources.bundled import pipeline_exchange
+from alphapulse.store.queries import data_fingerprint, load_candles, load_news
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,6 @@ class FeatureSetReport:
 
 def summarize(matrix: FeatureMatrix, symbol: str, path: Path) -> FeatureSetReport:
     features = matrix.frame[list(matrix.feature_columns)]
-    known = matrix.frame["label_return"].notna()
     return FeatureSetReport(
         symbol=symbol,
         version=matrix.version,
@@ -38,8 +48,28 @@ def summarize(matrix: FeatureMatrix, symbol: str, path: Path) -> FeatureSetRepor
         columns=len(matrix.feature_columns),
         warmup_bars=matrix.warmup_bars,
         nan_rows=int(features.isna().any(axis=1).sum()),
-        trainable_rows=int(known.iloc[matrix.warmup_bars :].sum()),
+        trainable_rows=int(trainable_mask(matrix.frame, matrix.warmup_bars).sum()),
         path=path,
+    )
+
+
+def build_features(
+    settings: Settings,
+    symbol: str,
+    *,
+    exchange: str | None = None,
+    timeframe: str | None = None,
+    config_path: Path | None = None,
+) -> FeatureSetReport:
+    """The feature set of one stored instrument with the config in ``config_path`` (default: the shipped
+    one); training, monitoring and serving then read the config this records with the set."""
+    config = load_config(config_path, timeframe=timeframe or settings.timeframe)
+    return build_stored_feature_set(
+        open_store(settings),
+        exchange=exchange or pipeline_exchange(settings),
+        symbol=symbol,
+        config=config,
+        data_dir=settings.data_dir,
     )
 
 
@@ -72,3 +102,14 @@ def build_feature_set(
     record = materialize(matrix, engine, symbol, config.timeframe, data_dir)
     publish_latest(engine, matrix, symbol, candles)
     return summarize(matrix, symbol, Path(record.path))
+
+
+def fingerprint(
+    settings: Settings, symbol: str, *, exchange: str | None = None, timeframe: str | None = None
+) -> str:
+    """A mark that changes whenever the instrument's candles, the news or its current feature config
+    change: the flows' cache key for everything derived from them."""
+    engine = open_store(settings)
+    timeframe = timeframe or settings.timeframe
+    data = data_fingerprint(engine, exchange or pipeline_exchange(settings), symbol, timeframe)
+    return f"{data}|{feature_set_version(current_config(engine, symbol, timeframe))}"

@@ -1,0 +1,71 @@
+"""A model family as one registered object: everything training, the run log and serving need to know
+about it, looked up by name.
+
+Config validation, MLflow logging and model loading all ask the registry instead of keeping a table of
+their own: a new family is one module that calls ``register_family`` (see ``linear.py``), its name in
+the list ``models/__init__.py`` imports, and its params under that name in each ``default.yaml`` profile.
+Like headline scorers, families are registered by name so the config and the registered versions name
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from alphapulse.training.models.base import Fitter
+
+
+class Params(BaseModel):
+    """A family's hyper-parameters: strict (an unknown key is an error rather than silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ModelFamily[P: Params]:
+    """One family: its params class, how to build its fitter, and how MLflow logs and loads its model.
+
+    ``flavor`` is the MLflow flavour's module name, imported only when a model is logged or loaded: the
+    family modules are imported by the serving ``Predictor``, and the service must not import MLflow.
+    ``requirements`` are distribution names that logging pins from the running environment (MLflow's own
+    inference imports the model in a subprocess and costs several seconds per model).
+    """
+
+    name: str
+    params: type[P]
+    build: Callable[[P, int, int], Fitter]
+    flavor: str
+    requirements: tuple[str, ...]
+    log_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def fitter(self, params: Mapping[str, Any] | P, *, seed: int, threads: int) -> Fitter:
+        """The fitter for these params (validated): how a profile's families and a logged recipe are built."""
+        return self.build(self.params.model_validate(params), seed, threads)
+
+    def mlflow_flavor(self) -> Any:
+        """The MLflow flavour module (``log_model``, ``load_model``); ``Any`` as each has its own API."""
+        return import_module(self.flavor)
+
+
+_FAMILIES: dict[str, ModelFamily[Any]] = {}
+
+
+def register_family(family: ModelFamily[Any]) -> None:
+    """Make a family trainable, loggable and loadable by name; every table and run lists families in
+    registration order."""
+    _FAMILIES[family.name] = family
+
+
+def family_names() -> tuple[str, ...]:
+    return tuple(_FAMILIES)
+
+
+def get_family(name: str) -> ModelFamily[Any]:
+    if name not in _FAMILIES:
+        raise ValueError(f"unknown model family {name!r}; known: {', '.join(_FAMILIES)}")
+    return _FAMILIES[name]
