@@ -117,6 +117,7 @@ def prepare(home: Path) -> Settings:
     from alphapulse.pipeline.export import export_model
     from alphapulse.pipeline.features import build_stored_feature_set
     from alphapulse.pipeline.ingest import store_candles, store_news
+    from alphapulse.pipeline.instrument import Instrument
     from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
     from alphapulse.sources.csv_candles import read_candle_csv
     from alphapulse.sources.news import read_headline_dataset
@@ -147,7 +148,7 @@ def prepare(home: Path) -> Settings:
     report = train_all(matrix, symbol=SYMBOL, timeframe=TIMEFRAME, settings=settings, config=small)
     if report.champion is None:
         promote(SYMBOL, TIMEFRAME, version=report.version, settings=settings)
-    export_model(settings, SYMBOL, timeframe=TIMEFRAME)
+    export_model(settings, Instrument.of(settings, SYMBOL, timeframe=TIMEFRAME))
     return settings
 
 

@@ -18,6 +18,7 @@ import tempfile
 import pandas as pd
 
 from alphapulse.pipeline.ingest import ingest_bundled
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.train import train
 from alphapulse.settings import get_settings
 from alphapulse.store import make_engine, upgrade
@@ -75,7 +76,7 @@ def main() -> None:
     engine = make_engine()
     upgrade(engine)
     ingest_bundled(engine)
-    report = train(get_settings(), "BTC/USDT", profile=args.profile, exchange="binance", timeframe="1h")
+    report = train(get_settings(), Instrument("binance", "BTC/USDT", "1h"), profile=args.profile)
     print(
         f"profile {args.profile}: {report.rows:,} trainable hourly bars "
         f"{report.data_start} .. {report.data_end}"

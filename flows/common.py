@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from prefect import Task, task
+from prefect import Task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 
-from alphapulse.pipeline.features import fingerprint
-from alphapulse.settings import get_settings
 from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedUnavailableError
 
@@ -33,9 +31,3 @@ def transient_failure(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -
     """Retry condition: only transient failures are retried; bad input fails at once with its error."""
     error = state.result(raise_on_failure=False)
     return isinstance(error, TRANSIENT)
-
-
-@task(task_run_name="fingerprint {symbol}")
-def fingerprint_task(exchange: str, symbol: str, timeframe: str) -> str:
-    """The stored data's mark, which keys the caches of the tasks derived from it."""
-    return fingerprint(get_settings(), symbol, exchange=exchange, timeframe=timeframe)

@@ -3,29 +3,21 @@ exported to the artifact store when one is configured, then rolled out by the de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from prefect import flow, task, unmapped
 
-from alphapulse.pipeline.export import BentoRelease, build_release, export_models, roll_out
+from alphapulse.pipeline.export import BentoRelease, ExportRun, build_release, export_models, roll_out
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.store import open_store
 from alphapulse.rollout import Operation
 from alphapulse.settings import get_settings
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    #: The champion's tag in the BentoML store per symbol, None where the gate has not crowned one yet.
-    exported: list[str | None]
-    bento: BentoRelease | None
-    rollout: Operation | None
 
 
 @task(task_run_name="export {symbol} {timeframe}")
 def export_symbol(symbol: str, timeframe: str) -> str | None:
     """The champion's tag in the BentoML store, or None when the gate has not crowned one yet."""
     try:
-        return export_models(get_settings(), symbol, timeframe=timeframe)[0]
+        settings = get_settings()
+        return export_models(settings, Instrument.of(settings, symbol, timeframe=timeframe))[0]
     except LookupError as missing:
         print(f"{symbol} {timeframe}: {missing}; nothing to export")
         return None
@@ -47,13 +39,13 @@ def rollout_task(tag: str) -> Operation:
 @flow(name="export-champion", log_prints=True, timeout_seconds=6000)
 def export_champion(
     symbols: list[str] | None = None, timeframe: str | None = None, build: bool = True
-) -> ExportResult:
+) -> ExportRun:
     settings = get_settings()
     open_store(settings)  # the store must exist before the service that reads it is packaged
     names = symbols or settings.symbols
-    timeframe = timeframe or settings.timeframe
+    timeframe = Instrument.of(settings, timeframe=timeframe).timeframe
     exported = [future.result() for future in export_symbol.map(names, unmapped(timeframe))]
     ready = [name for name, tag in zip(names, exported, strict=True) if tag is not None]
     bento = build_task(ready, timeframe) if build and ready else None
     rollout = rollout_task(bento.tag) if bento and settings.deployer_url else None
-    return ExportResult(exported=exported, bento=bento, rollout=rollout)
+    return ExportRun(exported=exported, bento=bento, rollout=rollout)

@@ -6,9 +6,15 @@ from prefect import flow, task, unmapped
 
 from alphapulse.pipeline import features
 from alphapulse.pipeline.features import FeatureSetReport
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.settings import get_settings
-from alphapulse.sources.bundled import pipeline_exchange
-from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, fingerprint_task
+from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION
+
+
+@task(task_run_name="fingerprint {symbol}")
+def fingerprint_task(exchange: str, symbol: str, timeframe: str) -> str:
+    """The stored data's mark, which keys the caches of the tasks derived from it."""
+    return features.fingerprint(get_settings(), Instrument(exchange, symbol, timeframe))
 
 
 @task(
@@ -19,7 +25,7 @@ from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, fingerprint_ta
 )
 def build_symbol_features(exchange: str, symbol: str, timeframe: str, data: str) -> FeatureSetReport:
     """``data`` is only part of the cache key: new candles or news give a new key and a rebuild."""
-    return features.build_features(get_settings(), symbol, exchange=exchange, timeframe=timeframe)
+    return features.build_features(get_settings(), Instrument(exchange, symbol, timeframe))
 
 
 @flow(name="build-features", log_prints=True, timeout_seconds=1800)
@@ -27,8 +33,8 @@ def build_features(
     symbols: list[str] | None = None, exchange: str | None = None, timeframe: str | None = None
 ) -> list[FeatureSetReport]:
     settings = get_settings()
-    exchange = exchange or pipeline_exchange(settings)
-    timeframe = timeframe or settings.timeframe
+    market = Instrument.of(settings, exchange=exchange, timeframe=timeframe)
+    exchange, timeframe = market.exchange, market.timeframe
     names = symbols or settings.symbols
     marks = fingerprint_task.map(unmapped(exchange), names, unmapped(timeframe))
     futures = build_symbol_features.map(unmapped(exchange), names, unmapped(timeframe), marks)

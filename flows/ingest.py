@@ -6,6 +6,7 @@ from prefect import flow, task, unmapped
 
 from alphapulse.pipeline import ingest
 from alphapulse.pipeline.ingest import IngestReport
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.settings import get_settings
 from alphapulse.sources.bundled import CANDLES_SOURCE
 from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, transient_failure
@@ -19,7 +20,7 @@ from flows.common import NETWORK_BACKOFF, NETWORK_JITTER, NETWORK_RETRIES, trans
     retry_condition_fn=transient_failure,
 )
 def ingest_symbol_candles(exchange: str, symbol: str, timeframe: str, since: str) -> IngestReport:
-    return ingest.ingest_candles(get_settings(), symbol, exchange=exchange, timeframe=timeframe, since=since)
+    return ingest.ingest_candles(get_settings(), Instrument(exchange, symbol, timeframe), since=since)
 
 
 @task(task_run_name="bundled candles", timeout_seconds=600)
@@ -62,7 +63,7 @@ def ingest_candles(
         ingest.announce_candles(settings, source.exchange, source.timeframe, {source.symbol: bundled})
         return [bundled]
     names = symbols or settings.symbols
-    timeframe = timeframe or settings.timeframe
+    timeframe = Instrument.of(settings, exchange=exchange, timeframe=timeframe).timeframe
     futures = ingest_symbol_candles.map(
         unmapped(exchange), names, unmapped(timeframe), unmapped(since or settings.backfill_since)
     )

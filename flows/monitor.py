@@ -10,15 +10,16 @@ from alphapulse.monitoring.outcomes import OutcomeCheck
 from alphapulse.monitoring.retention import RetentionReport
 from alphapulse.monitoring.retrain import RetrainDecision
 from alphapulse.pipeline import monitor as checks
-from alphapulse.pipeline.monitor import MonitorRun
+from alphapulse.pipeline.instrument import Instrument
+from alphapulse.pipeline.monitor import MonitorResult, MonitorRun
 from alphapulse.settings import get_settings
-from alphapulse.sources.bundled import pipeline_exchange
-from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, fingerprint_task
+from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION
+from flows.features import fingerprint_task
 
 
 @task(task_run_name="champion {symbol} {timeframe}")
-def champion_task(symbol: str, timeframe: str) -> str | None:
-    return checks.champion_version(get_settings(), symbol, timeframe)
+def champion_task(exchange: str, symbol: str, timeframe: str) -> str | None:
+    return checks.champion_version(get_settings(), Instrument(exchange, symbol, timeframe))
 
 
 @task(
@@ -29,18 +30,21 @@ def champion_task(symbol: str, timeframe: str) -> str | None:
 )
 def drift_task(exchange: str, symbol: str, timeframe: str, data: str, champion: str | None) -> DriftReport:
     """``data`` and ``champion`` only key the cache: the same data against the same champion is not re-run."""
-    return checks.check_drift(get_settings(), symbol, exchange=exchange, timeframe=timeframe)
+    return checks.check_drift(get_settings(), Instrument(exchange, symbol, timeframe))
 
 
 @task(task_run_name="outcomes {symbol} {timeframe}")
 def outcomes_task(exchange: str, symbol: str, timeframe: str) -> OutcomeCheck:
-    return checks.check_outcomes(get_settings(), symbol, exchange=exchange, timeframe=timeframe)
+    return checks.check_outcomes(get_settings(), Instrument(exchange, symbol, timeframe))
 
 
 @task(task_run_name="retrain? {symbol} {timeframe}")
-def retrain_task(symbol: str, timeframe: str, drift: DriftReport, outcomes: OutcomeCheck) -> RetrainDecision:
+def retrain_task(
+    exchange: str, symbol: str, timeframe: str, drift: DriftReport, outcomes: OutcomeCheck
+) -> RetrainDecision:
     """Never cached: the throttle decides afresh, from the store, on every run."""
-    return checks.decide_retrain(get_settings(), symbol, drift=drift, outcomes=outcomes, timeframe=timeframe)
+    instrument = Instrument(exchange, symbol, timeframe)
+    return checks.decide_retrain(get_settings(), instrument, drift=drift, outcomes=outcomes)
 
 
 @task(task_run_name="retention")
@@ -54,19 +58,17 @@ def monitor(
     symbols: list[str] | None = None, exchange: str | None = None, timeframe: str | None = None
 ) -> MonitorRun:
     settings = get_settings()
-    exchange = exchange or pipeline_exchange(settings)
-    timeframe = timeframe or settings.timeframe
+    market = Instrument.of(settings, exchange=exchange, timeframe=timeframe)
+    exchange, timeframe = market.exchange, market.timeframe
     names = symbols or settings.symbols
     marks = fingerprint_task.map(unmapped(exchange), names, unmapped(timeframe))
-    champions = champion_task.map(names, unmapped(timeframe))
+    champions = champion_task.map(unmapped(exchange), names, unmapped(timeframe))
     drift = drift_task.map(unmapped(exchange), names, unmapped(timeframe), marks, champions)
     outcomes = outcomes_task.map(unmapped(exchange), names, unmapped(timeframe))
-    retrain = retrain_task.map(names, unmapped(timeframe), drift, outcomes)
+    retrain = retrain_task.map(unmapped(exchange), names, unmapped(timeframe), drift, outcomes)
     retention = retention_task.submit()
-    return MonitorRun(
-        symbols=list(names),
-        drift=[future.result() for future in drift],
-        outcomes=[future.result() for future in outcomes],
-        retrain=[future.result() for future in retrain],
-        retention=retention.result(),
-    )
+    results = [
+        MonitorResult(Instrument(exchange, name, timeframe), d.result(), o.result(), r.result())
+        for name, d, o, r in zip(names, drift, outcomes, retrain, strict=True)
+    ]
+    return MonitorRun(results=results, retention=retention.result())

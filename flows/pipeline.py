@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from prefect import flow
 
+from alphapulse.pipeline.export import ExportRun
 from alphapulse.pipeline.features import FeatureSetReport
 from alphapulse.pipeline.ingest import IngestReport
 from alphapulse.pipeline.monitor import MonitorRun
 from alphapulse.training.config import Profile
-from flows.export import ExportResult, export_champion
+from flows.export import export_champion
 from flows.features import build_features
 from flows.ingest import ingest_candles, ingest_news
 from flows.monitor import monitor
@@ -23,7 +24,7 @@ class PipelineResult:
     news: list[IngestReport]
     features: list[FeatureSetReport]
     training: list[Trained]
-    export: ExportResult
+    export: ExportRun
     monitoring: MonitorRun
 
 

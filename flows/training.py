@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from prefect import flow, task
 
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.train import train
 from alphapulse.settings import get_settings
-from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.training.config import Profile
 from alphapulse.training.train import TrainingReport
-from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION, fingerprint_task
+from flows.common import DERIVED_CACHE, DERIVED_CACHE_EXPIRATION
+from flows.features import fingerprint_task
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Trained:
 )
 def train_symbol(exchange: str, symbol: str, timeframe: str, profile: Profile, data: str) -> TrainingReport:
     """``data`` (the stored data's fingerprint) only keys the cache."""
-    return train(get_settings(), symbol, profile=profile, exchange=exchange, timeframe=timeframe)
+    return train(get_settings(), Instrument(exchange, symbol, timeframe), profile=profile)
 
 
 @flow(name="train-and-promote", log_prints=True)
@@ -45,8 +46,8 @@ def train_and_promote(
     timeframe: str | None = None,
 ) -> list[Trained]:
     settings = get_settings()
-    exchange = exchange or pipeline_exchange(settings)
-    timeframe = timeframe or settings.timeframe
+    market = Instrument.of(settings, exchange=exchange, timeframe=timeframe)
+    exchange, timeframe = market.exchange, market.timeframe
     trained = []
     for symbol in symbols or settings.symbols:
         mark = fingerprint_task(exchange, symbol, timeframe)

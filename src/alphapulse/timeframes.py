@@ -32,10 +32,18 @@ def on_grid(moment: datetime, timeframe: str) -> bool:
     return offset % seconds == 0 and moment.microsecond == 0
 
 
-def parse_since(value: str) -> datetime:
-    """A backfill start as the CLI, the flows and the settings spell it: an ISO date or time, naive = UTC."""
+def read_iso(text: str) -> datetime:
+    """An ISO-8601 date or time in UTC; a naive one is taken to be UTC already."""
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise ValueError(f"{text!r} is not ISO-8601") from error
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_since(value: str) -> datetime:
+    """A backfill start as the CLI, the flows and the settings spell it (an ISO date or time)."""
+    try:
+        return read_iso(value)
     except ValueError as error:
         raise ValueError(f"since: {value!r} is not an ISO date such as 2024-01-01") from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -23,6 +23,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.support.processes import free_port, http_ok, running, wait_until
 from tests.support.wheel_world import LOCK, Release, World, build_release, checked, install, new_venv, run
+from tests.unit.serving.test_bento import PIPELINE_ONLY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,17 +35,6 @@ AWS = {
 }
 CHAMPION = "alphapulse-btc-usdt-1h:v1"
 CHALLENGER = "alphapulse-btc-usdt-1h-challenger:v1"
-#: What the service does not import; none of it may reach the Bento's environment.
-PIPELINE_ONLY = (
-    "prefect",
-    "prefect-aws",
-    "mlflow",
-    "mlflow-skinny",
-    "evidently",
-    "ccxt",
-    "feedparser",
-    "s3fs",
-)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +108,7 @@ def test_the_release_bento_carries_the_champion_pinned_requirements_and_the_vers
     assert set(requirements) <= lock, set(requirements) - lock
     names = {line.split("==")[0].lower() for line in requirements}
     assert {"bentoml", "xgboost", "catboost", "scikit-learn", "pandas-ta", "psycopg-binary"} <= names
-    assert not names & set(PIPELINE_ONLY)
+    assert not names & PIPELINE_ONLY
     assert (bento / "src/bentos/service.py").is_file()
     assert (bento / "src/alphapulse/serving/runtime.py").is_file()
     assert (bento / "src/alphapulse/features/default.yaml").is_file()

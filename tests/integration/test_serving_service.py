@@ -26,6 +26,7 @@ from sqlalchemy import select
 from alphapulse.features import FeatureMatrix, online_window_bars
 from alphapulse.money import to_text
 from alphapulse.pipeline.export import export_model
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.settings import Settings
 from alphapulse.store import PREDICTIONS, make_engine, upgrade
 from alphapulse.training import load_champion, registered_name
@@ -68,7 +69,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     client(settings).set_registered_model_alias(
         registered_name(SYMBOL, TIMEFRAME), "challenger", served.version
     )
-    export_model(settings, SYMBOL, role="challenger", timeframe=TIMEFRAME)
+    export_model(settings, Instrument.of(settings, SYMBOL, timeframe=TIMEFRAME), role="challenger")
     predictor = load_champion(SYMBOL, TIMEFRAME, settings=settings)
     matrix = served.matrix
     offline = predictor.predict_proba(matrix.frame[list(matrix.feature_columns)])
@@ -229,7 +230,9 @@ def test_reload_needs_the_admin_key_and_swaps_without_dropping_requests(world: W
     assert wrong.status_code == 401
     before = httpx.get(f"{server}/model").json()
     assert {m["role"] for m in before["models"]} == {"champion", "challenger"}
-    export_model(world.settings, SYMBOL, timeframe=TIMEFRAME)  # a fresh bundle: the swap is observable
+    export_model(
+        world.settings, Instrument.of(world.settings, SYMBOL, timeframe=TIMEFRAME)
+    )  # a fresh bundle: the swap is observable
     statuses: list[int] = []
     stop = threading.Event()
 

@@ -11,24 +11,20 @@ from alphapulse.settings import get_settings
 from alphapulse.training import (
     list_versions,
     load_champion,
-    load_config,
     promote,
     rollback,
     train_all,
 )
 from alphapulse.training.config import TrainingConfig
 from alphapulse.training.tracking import client
-from tests.unit.training.synthetic import synthetic_matrix
+from tests.unit.training.synthetic import small_config, synthetic_matrix
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def config() -> TrainingConfig:
-    base = load_config("fast")
-    splits = base.splits.model_copy(update={"test_bars": 500, "min_train_bars": 500})
-    evaluation = base.evaluation.model_copy(update={"bootstrap_iterations": 200})
-    return base.model_copy(update={"splits": splits, "evaluation": evaluation})
+    return small_config(bootstrap_iterations=200)
 
 
 def test_train_gate_registry_and_serving(config: TrainingConfig) -> None:

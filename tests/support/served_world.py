@@ -14,6 +14,7 @@ from alphapulse.features import FeatureMatrix, build, load_config
 from alphapulse.pipeline.export import export_model
 from alphapulse.pipeline.features import build_stored_feature_set
 from alphapulse.pipeline.ingest import store_candles, store_news
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.settings import Settings
 from alphapulse.sources.bundled import CANDLES_FILE, CANDLES_SOURCE, HEADLINES_FILE, bundled_path
 from alphapulse.sources.csv_candles import read_candle_csv
@@ -54,5 +55,5 @@ def serve_champion(settings: Settings, engine: Engine, *, first: datetime, end: 
     report = train_all(matrix, symbol=SYMBOL, timeframe=TIMEFRAME, settings=settings, config=small)
     if report.champion is None:
         promote(SYMBOL, TIMEFRAME, version=report.version, settings=settings)
-    export_model(settings, SYMBOL, timeframe=TIMEFRAME)
+    export_model(settings, Instrument.of(settings, SYMBOL, timeframe=TIMEFRAME))
     return ServedChampion(candles, news, matrix, report.version)

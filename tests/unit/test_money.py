@@ -22,6 +22,7 @@ from alphapulse.money import (
     to_text,
 )
 
+#: Every value the exact column type stores: 20 integer and 18 fractional digits.
 STORABLE = st.decimals(
     min_value=Decimal("-99999999999999999999.999999999999999999"),
     max_value=Decimal("99999999999999999999.999999999999999999"),

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -16,21 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from alphapulse.cli import render
 from alphapulse.console import configure_logging, console, err_console, print_json, progress
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.store import open_store
-from alphapulse.quality import stored_findings
 from alphapulse.settings import Settings, SettingsError, get_settings
-from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.sources.csv_candles import CandleCsvError, CsvSource
 from alphapulse.sources.exchange import ExchangeSourceError
 from alphapulse.sources.news import FeedError
 from alphapulse.store import current_revision, head_revision, make_engine, upgrade
-from alphapulse.store.queries import count_candles, count_news, latest_candle, stored_symbols
 from alphapulse.timeframes import TIMEFRAME_EXAMPLES, parse_since, timeframe_seconds
 
 if TYPE_CHECKING:
@@ -109,6 +105,17 @@ def _json_output(enabled: bool) -> Iterator[None]:
         console.quiet = previous
 
 
+@contextmanager
+def _refusing(*errors: type[Exception]) -> Iterator[None]:
+    """These errors are the user's to fix (bad input, nothing to act on): one red line and exit code 1,
+    no traceback."""
+    try:
+        yield
+    except errors as error:
+        err_console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(code=1) from error
+
+
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the result as one JSON document on stdout (docs/CLI.md)")
 ]
@@ -176,28 +183,24 @@ def db_current() -> None:
     console.print(f"database: {current_revision(engine)}  code head: {head_revision()}")
 
 
-def _checked_timeframe(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        timeframe_seconds(value)
-    except ValueError as error:
-        raise typer.BadParameter(
-            f"{value!r}: expected <n><s|m|h|d|w>, one of e.g. {', '.join(TIMEFRAME_EXAMPLES)}"
-        ) from error
-    return value
+def _checked_by(parse: Callable[[str], object], expected: str) -> Callable[[str | None], str | None]:
+    """An option callback that refuses, at parse time, a value the library would refuse later."""
+
+    def checked(value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse(value)
+            except ValueError as error:
+                raise typer.BadParameter(f"{value!r}: expected {expected}") from error
+        return value
+
+    return checked
 
 
-def _checked_since(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        parse_since(value)
-    except ValueError as error:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO date such as 2024-01-01", param_hint="--since"
-        ) from error
-    return value
+_checked_timeframe = _checked_by(
+    timeframe_seconds, f"<n><s|m|h|d|w>, one of e.g. {', '.join(TIMEFRAME_EXAMPLES)}"
+)
+_checked_since = _checked_by(parse_since, "an ISO date such as 2024-01-01")
 
 
 #: One instrument; commands that take it default to the first configured symbol.
@@ -249,28 +252,21 @@ def ingest_candles(
         err_console.print(f"[red]error:[/] --csv {csv}: no such file", soft_wrap=True)
         raise typer.Exit(code=2)
     settings = get_settings()
-    exchange = exchange or pipeline_exchange(settings)
-    symbol = symbol or settings.symbols[0]
-    timeframe = timeframe or settings.timeframe
-    try:
-        with progress() as bar:
-            if csv is not None:
-                bar.add_task(f"importing {csv.name}", total=None)
-                source = CsvSource(exchange=exchange, symbol=symbol, timeframe=timeframe)
-                report = ingest.import_candles(settings, csv, source, strict=strict, correct=correct)
-            else:
-                task = bar.add_task(f"{exchange} {symbol} {timeframe}", total=None)
-                report = ingest.ingest_candles(
-                    settings,
-                    symbol,
-                    exchange=exchange,
-                    timeframe=timeframe,
-                    since=since,
-                    on_page=lambda page: bar.advance(task, page.received),
-                )
-    except (CandleCsvError, ExchangeSourceError, ValueError) as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
+    instrument = Instrument.of(settings, symbol, exchange=exchange, timeframe=timeframe)
+    with _refusing(CandleCsvError, ExchangeSourceError, ValueError), progress() as bar:
+        if csv is not None:
+            bar.add_task(f"importing {csv.name}", total=None)
+            source = CsvSource(
+                exchange=instrument.exchange, symbol=instrument.symbol, timeframe=instrument.timeframe
+            )
+            report = ingest.import_candles(settings, csv, source, strict=strict, correct=correct)
+        else:
+            task = bar.add_task(
+                f"{instrument.exchange} {instrument.symbol} {instrument.timeframe}", total=None
+            )
+            report = ingest.ingest_candles(
+                settings, instrument, since=since, on_page=lambda page: bar.advance(task, page.received)
+            )
     console.print(render.ingest_table([report]))
     if report.conflicts:
         console.print(
@@ -313,7 +309,9 @@ def quality_report(
     as_json: JsonOption = False,
 ) -> None:
     """Show data-quality findings; quarantined rows are kept in the findings, never dropped."""
-    findings = stored_findings(open_store(get_settings()), dataset_prefix=dataset)
+    from alphapulse.pipeline.status import quality_findings
+
+    findings = quality_findings(get_settings(), dataset_prefix=dataset)
     if as_json:
         counts_json = Counter((f.dataset, f.check_name, f.severity, f.quarantined) for f in findings)
         print_json(
@@ -349,24 +347,21 @@ def features_build(
 
     Prints rows, columns, warm-up and version per symbol."""
     from alphapulse.pipeline.features import build_features
+    from alphapulse.pipeline.status import stored_symbols
 
     settings = get_settings()
-    exchange = exchange or pipeline_exchange(settings)
-    timeframe = timeframe or settings.timeframe
-    symbols = symbol or stored_symbols(open_store(settings), exchange, timeframe)
+    market = Instrument.of(settings, exchange=exchange, timeframe=timeframe)
+    symbols = symbol or stored_symbols(settings, market)
     if not symbols:
         err_console.print(
-            f"[red]error:[/] no {exchange} {timeframe} candles stored; run `alphapulse ingest` first"
+            f"[red]error:[/] no {market.exchange} {market.timeframe} candles stored; "
+            "run `alphapulse ingest` first"
         )
         raise typer.Exit(code=1)
-    try:
+    with _refusing(ValueError):
         reports = [
-            build_features(settings, name, exchange=exchange, timeframe=timeframe, config_path=config)
-            for name in symbols
+            build_features(settings, replace(market, symbol=name), config_path=config) for name in symbols
         ]
-    except ValueError as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
     console.print(render.feature_sets_table(reports))
 
 
@@ -375,19 +370,19 @@ def monitor(
     symbol: Annotated[list[str] | None, typer.Option(help="Symbol(s); default: the configured ones")] = None,
 ) -> None:
     """Check feature drift (Evidently) and live outcomes; asks for retraining (Prefect events, throttled)."""
-    from alphapulse.pipeline.monitor import monitor_symbol  # Evidently/MLflow load slowly
+    from alphapulse.pipeline.monitor import monitor_instrument  # Evidently/MLflow load slowly
 
     settings = get_settings()
     results = []
     for name in symbol or settings.symbols:
         try:
-            result = monitor_symbol(settings, name)
+            result = monitor_instrument(settings, Instrument.of(settings, name))
         except ValueError as error:
             err_console.print(f"[red]error:[/] {name}: {error}")
             raise typer.Exit(code=1) from error
-        for line in render.monitoring_notes(name, result):
+        for line in render.monitoring_notes(result):
             console.print(line)
-        results.append((name, result))
+        results.append(result)
     console.print(render.monitoring_table(results))
 
 
@@ -444,11 +439,10 @@ def train(
         for name in symbol or settings.symbols:
             with progress() as bar:
                 bar.add_task(f"training {name} ({profile.value})", total=None)
-                try:
-                    reports.append(train_symbol(settings, name, profile=profile.value))
-                except ValueError as error:
-                    err_console.print(f"[red]error:[/] {error}")
-                    raise typer.Exit(code=1) from error
+                with _refusing(ValueError):
+                    reports.append(
+                        train_symbol(settings, Instrument.of(settings, name), profile=profile.value)
+                    )
         _training_tables(reports)
     if as_json:
         print_json([_training_summary(report) for report in reports])
@@ -457,12 +451,12 @@ def train(
 @model_app.command("list")
 def model_list(symbol: SymbolOption = None, as_json: JsonOption = False) -> None:
     """Registered versions with their aliases, data windows and gate decisions."""
-    from alphapulse.training import list_versions, registered_name
+    from alphapulse.pipeline.models import list_versions, registered_name
 
     settings = get_settings()
-    symbol = symbol or settings.symbols[0]
-    infos = list_versions(symbol, settings.timeframe, settings=settings)
-    name = registered_name(symbol, settings.timeframe)
+    instrument = Instrument.of(settings, symbol)
+    infos = list_versions(settings, instrument)
+    name = registered_name(instrument)
     if as_json:
         print_json(
             {"registered_model": name, "tracking_uri": settings.mlflow_tracking_uri, "versions": infos}
@@ -480,30 +474,22 @@ def model_promote(
     version: Annotated[str | None, typer.Option(help="Version to promote; default: the challenger")] = None,
 ) -> None:
     """Make a version the champion by hand (overrides the gate; the previous champion can be restored)."""
-    from alphapulse.training import promote
+    from alphapulse.pipeline.models import promote
 
     settings = get_settings()
-    try:
-        change = promote(
-            symbol or settings.symbols[0], settings.timeframe, version=version, settings=settings
-        )
-    except LookupError as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
+    with _refusing(LookupError):
+        change = promote(settings, Instrument.of(settings, symbol), version)
     console.print(change.message)
 
 
 @model_app.command("rollback")
 def model_rollback(symbol: SymbolOption = None) -> None:
     """Restore the previous champion in one step."""
-    from alphapulse.training import rollback
+    from alphapulse.pipeline.models import rollback
 
     settings = get_settings()
-    try:
-        change = rollback(symbol or settings.symbols[0], settings.timeframe, settings=settings)
-    except LookupError as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
+    with _refusing(LookupError):
+        change = rollback(settings, Instrument.of(settings, symbol))
     console.print(change.message)
 
 
@@ -516,13 +502,10 @@ def model_export(
     from alphapulse.pipeline.export import export_model
 
     settings = get_settings()
-    try:
+    with _refusing(LookupError, ValueError):
         tag = export_model(
-            settings, symbol or settings.symbols[0], role="challenger" if challenger else "champion"
+            settings, Instrument.of(settings, symbol), role="challenger" if challenger else "champion"
         )
-    except (LookupError, ValueError) as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
     console.print(f"exported {tag} into {settings.bentoml_home}")
 
 
@@ -545,14 +528,12 @@ def model_bento(
     settings = get_settings()
     settings.ensure_dirs()
     symbols = symbol or settings.symbols
-    try:
+    with _refusing(LookupError, ValueError, RuntimeError):
         if registry:
             for name in symbols:
-                console.print(f"exported {', '.join(export_models(settings, name))}")
+                exported = export_models(settings, Instrument.of(settings, name))
+                console.print(f"exported {', '.join(exported)}")
         release = build_release(settings, symbols, lock=lock)
-    except (LookupError, ValueError, RuntimeError) as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
     console.print(f"built {release.tag}")
     if release.exported_to is not None:
         console.print(f"exported {release.tag} to {release.exported_to}")
@@ -627,15 +608,12 @@ def metrics_serve(
 def _deployer_call(action: str, tag: str | None) -> None:
     from alphapulse.rollout import DeployerClient, DeployerError
 
-    try:
+    with _refusing(DeployerError, OSError):
         client = DeployerClient.from_settings(get_settings())
         if action == "status":
             console.print_json(client.status().model_dump_json())
             return
         operation = client.rollout(tag or "") if action == "rollout" else client.rollback(tag)
-    except (DeployerError, OSError) as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
     console.print(f"{operation.kind}: {operation.detail} ({operation.seconds_to_served} s to served)")
 
 
@@ -721,58 +699,22 @@ def run(
 
 def _run_summary(settings: Settings, result: PipelineResult) -> dict[str, Any]:
     """Print the run's tables; returns the summary figures that --json carries."""
-    from alphapulse.serving.freshness import freshness_note
+    from alphapulse.pipeline.status import store_summary
 
-    engine = open_store(settings)
+    store = store_summary(settings)
     console.print(render.ingest_table([*result.candles, *result.news]))
     console.print(render.feature_sets_table(result.features))
     for trained in result.training:
         _training_tables([trained.report], cached=trained.cached)
-    summary = Table(title="AlphaPulse run", show_header=False)
-    summary.add_row("database", engine.url.render_as_string(hide_password=True))
-    summary.add_row("candles / headlines stored", f"{count_candles(engine):,} / {count_news(engine):,}")
-    summary.add_row("quality findings", f"{len(stored_findings(engine)):,} (alphapulse quality report)")
-    for name, drift in zip(result.monitoring.symbols, result.monitoring.drift, strict=True):
-        state = "DETECTED" if drift.detected else "none"
-        summary.add_row(
-            f"drift {name}",
-            f"{drift.drift_share:.2f} ({state}; {drift.compared} features compared, "
-            f"{len(drift.missing)} missing data): {drift.html_path}",
-        )
-    for name, retrain in zip(result.monitoring.symbols, result.monitoring.retrain, strict=True):
-        summary.add_row(f"retrain {name}", retrain.message)
-    summary.add_row(
-        "MLflow",
-        f"{settings.mlflow_tracking_uri} (mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",
-    )
-    summary.add_row("models", "alphapulse model list")
-    summary.add_row("home", str(settings.home.resolve()))
-    exported = [tag for tag in result.export.exported if tag]
-    summary.add_row(
-        "serving",
-        f"exported {', '.join(exported)}; serve with: alphapulse serve"
-        if exported
-        else "no champion yet (the gate refused), so nothing to serve; see the reasons above",
-    )
-    freshness = {}
-    for symbol in settings.symbols:
-        latest = latest_candle(engine, pipeline_exchange(settings), symbol, settings.timeframe)
-        freshness[symbol] = freshness_note(
-            latest["open_time"] if latest else None,
-            settings.timeframe,
-            datetime.now(UTC),
-            settings.serving_max_age_bars,
-        )
-        summary.add_row(f"freshness {symbol}", freshness[symbol])
-    console.print(summary)
+    console.print(render.run_table(settings, result, store))
     return {
         "home": str(settings.home.resolve()),
-        "database": settings.database_display(),
+        "database": store.database,
         "tracking_uri": settings.mlflow_tracking_uri,
-        "candles_stored": count_candles(engine),
-        "headlines_stored": count_news(engine),
-        "quality_findings": len(stored_findings(engine)),
-        "freshness": freshness,
+        "candles_stored": store.candles,
+        "headlines_stored": store.headlines,
+        "quality_findings": store.quality_findings,
+        "freshness": store.freshness,
     }
 
 
@@ -800,7 +742,7 @@ def replay_exchange(
     """Serve recorded candles through Binance's REST API on a simulated clock (docs/REPLAY.md)."""
     from alphapulse.replay import FaultPlan, ReplayOptions, build_market, describe, serve
 
-    try:
+    with _refusing(ValueError):
         options = ReplayOptions.parse(
             csv=csv or [],
             start=start,
@@ -810,9 +752,6 @@ def replay_exchange(
             fault=fault or [],
         )
         market = build_market(options)
-    except ValueError as error:
-        err_console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(code=1) from error
     for line in describe(market):
         console.print(line)
     try:

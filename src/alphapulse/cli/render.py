@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from alphapulse.pipeline.features import FeatureSetReport
     from alphapulse.pipeline.ingest import IngestReport
     from alphapulse.pipeline.monitor import MonitorResult
+    from alphapulse.pipeline.status import StoreSummary
     from alphapulse.store.tables import QualityFinding
     from alphapulse.training.evaluation import Evaluation
     from alphapulse.training.gate import GateDecision
     from alphapulse.training.registry import VersionInfo
     from alphapulse.training.train import TrainingReport
+    from flows.pipeline import PipelineResult
 
 _INGEST_COLUMNS = (
     "received",
@@ -37,6 +39,14 @@ _INGEST_COLUMNS = (
     "corrected",
     "warnings",
 )
+
+
+def _folding_table(title: str, columns: Sequence[str]) -> Table:
+    """Long cells (paths, versions, reasons) wrap inside their column instead of widening the table."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
 
 
 def settings_table(settings: Settings, title: str = "AlphaPulse state") -> Table:
@@ -67,19 +77,15 @@ def quality_tables(findings: Sequence[QualityFinding], *, details: bool) -> list
         summary.add_row(name, check, severity, f"{count:,}", f"{held[(name, check, severity)]:,}")
     if not details:
         return [summary]
-    listing = Table(title="Findings")
-    for column in ("dataset", "check", "row", "detail"):
-        listing.add_column(column, overflow="fold")
+    listing = _folding_table("Findings", ("dataset", "check", "row", "detail"))
     for f in findings:
         listing.add_row(f.dataset, f.check_name, f.row_key, f.detail)
     return [summary, listing]
 
 
 def feature_sets_table(reports: Sequence[FeatureSetReport]) -> Table:
-    table = Table(title="Feature sets")
     columns = ("symbol", "version", "rows", "columns", "warm-up bars", "NaN rows", "trainable rows", "path")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    table = _folding_table("Feature sets", columns)
     for report in reports:
         table.add_row(
             report.symbol,
@@ -94,15 +100,13 @@ def feature_sets_table(reports: Sequence[FeatureSetReport]) -> Table:
     return table
 
 
-def monitoring_table(results: Sequence[tuple[str, MonitorResult]]) -> Table:
-    table = Table(title="Monitoring")
+def monitoring_table(results: Sequence[MonitorResult]) -> Table:
     columns = ("symbol", "drift share", "threshold", "drift", "drifted", "missing data", "retrain", "report")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for name, result in results:
+    table = _folding_table("Monitoring", columns)
+    for result in results:
         report = result.drift
         table.add_row(
-            name,
+            result.instrument.symbol,
             f"{report.drift_share:.2f}",
             f"{report.threshold:.2f}",
             "[red]DETECTED[/]" if report.detected else "none",
@@ -114,9 +118,9 @@ def monitoring_table(results: Sequence[tuple[str, MonitorResult]]) -> Table:
     return table
 
 
-def monitoring_notes(name: str, result: MonitorResult) -> list[str]:
+def monitoring_notes(result: MonitorResult) -> list[str]:
     """The lines printed above the monitoring table for one symbol: what the figures were judged against."""
-    report = result.drift
+    name, report = result.instrument.symbol, result.drift
     lines = [f"{name}: reference: {report.reference_source}", f"{name}: drift: {report.reason}"]
     if report.missing:
         lines.append(f"{name}: missing data (not drift): {missing_text(report.missing)}")
@@ -264,3 +268,38 @@ def training_report(report: TrainingReport, *, cached: bool = False) -> list[Ren
     )
     lines.extend(f"  - {reason}" for reason in report.decision.reasons)
     return lines
+
+
+def run_table(settings: Settings, result: PipelineResult, store: StoreSummary) -> Table:
+    """The closing summary of ``alphapulse run``: what the store holds, what monitoring found, where to
+    look next."""
+    summary = Table(title="AlphaPulse run", show_header=False)
+    summary.add_row("database", store.database)
+    summary.add_row("candles / headlines stored", f"{store.candles:,} / {store.headlines:,}")
+    summary.add_row("quality findings", f"{store.quality_findings:,} (alphapulse quality report)")
+    for checked in result.monitoring.results:
+        drift = checked.drift
+        state = "DETECTED" if drift.detected else "none"
+        summary.add_row(
+            f"drift {checked.instrument.symbol}",
+            f"{drift.drift_share:.2f} ({state}; {drift.compared} features compared, "
+            f"{len(drift.missing)} missing data): {drift.html_path}",
+        )
+    for checked in result.monitoring.results:
+        summary.add_row(f"retrain {checked.instrument.symbol}", checked.retrain.message)
+    summary.add_row(
+        "MLflow",
+        f"{settings.mlflow_tracking_uri} (mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",
+    )
+    summary.add_row("models", "alphapulse model list")
+    summary.add_row("home", str(settings.home.resolve()))
+    exported = [tag for tag in result.export.exported if tag]
+    summary.add_row(
+        "serving",
+        f"exported {', '.join(exported)}; serve with: alphapulse serve"
+        if exported
+        else "no champion yet (the gate refused), so nothing to serve; see the reasons above",
+    )
+    for symbol, note in store.freshness.items():
+        summary.add_row(f"freshness {symbol}", note)
+    return summary

@@ -1,9 +1,10 @@
 """The pipeline's state as Prometheus metrics (``alphapulse metrics serve``), re-read every 15 seconds.
 
 The Bento's ``/metrics`` knows what it answers; what the batch side did lives in three places the
-exporter reads: the store (bars stored and quarantined per source, when bars last arrived, the live
-outcomes of the served answers), MLflow (the monitor's latest drift verdict per model) and Prefect (when
-each deployment last succeeded or failed, the workers online). The alert rules in
+exporter reads: the store (bars stored and quarantined per source, when bars last arrived), the live
+outcomes of the served answers (the store, judged at the horizon of the champion's feature config in
+MLflow's registry), MLflow (the monitor's latest drift verdict per model) and Prefect (when each
+deployment last succeeded or failed, the workers online). The alert rules in
 ``deploy/observability/rules`` and the Grafana dashboard read these names. A source that cannot be read
 says so in ``alphapulse_exporter_source_up`` and leaves its metrics out until it can be read again,
 rather than failing the whole scrape (Prometheus would then mark the target down and lose the other
@@ -25,7 +26,6 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from alphapulse.features import current_config
 from alphapulse.monitoring.outcomes import resolved_outcomes, summarize_outcomes
 from alphapulse.quality import candle_dataset
 from alphapulse.settings import Settings
@@ -174,13 +174,13 @@ def store_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
     for dataset, count in held.items():  # news feeds, sources with no bar stored
         withheld.add_metric([dataset], count)
     yield from (stored, newest, arrived, length, withheld)
-    yield from outcome_metrics(engine, settings)
 
 
 def outcome_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
     """Live accuracy per served model version on resolved bars (the monitor's own figures), with the
     floor and the minimum of resolved bars it judges the champion by."""
-    from alphapulse.training.registry import registered_name
+    from alphapulse.training.registry import CHAMPION, by_alias, model_feature_config, registered_name
+    from alphapulse.training.tracking import client
 
     exchange = pipeline_exchange(settings)
     labels = ["model", "role", "model_version"]
@@ -190,12 +190,14 @@ def outcome_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
     resolved = GaugeMetricFamily(
         "alphapulse_live_resolved_bars", "Bars answered and resolved.", labels=labels
     )
+    mlflow_client = client(settings)
     for symbol in settings.symbols:
-        horizon = current_config(engine, symbol, settings.timeframe).labels.horizon_bars
+        name = registered_name(symbol, settings.timeframe)
+        champion = by_alias(mlflow_client, name, CHAMPION)
+        horizon = model_feature_config(engine, champion, symbol, settings.timeframe).labels.horizon_bars
         outcomes = resolved_outcomes(
             engine, exchange=exchange, symbol=symbol, timeframe=settings.timeframe, horizon_bars=horizon
         )
-        name = registered_name(symbol, settings.timeframe)
         for summary in summarize_outcomes(outcomes):
             key = [name, summary.role, summary.model_version]
             resolved.add_metric(key, summary.resolved)
@@ -305,6 +307,7 @@ def pipeline_collector(settings: Settings, engine: Engine) -> PipelineCollector:
     return PipelineCollector(
         {
             "store": lambda: store_metrics(engine, settings),
+            "outcomes": lambda: outcome_metrics(engine, settings),
             "mlflow": lambda: drift_metrics(settings),
             "prefect": lambda: prefect_metrics(settings),
         }

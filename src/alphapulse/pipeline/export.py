@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alphapulse.features import feature_set_version
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.rollout import DeployerClient, Operation
 from alphapulse.serving.bento import build_bento, publish_bento
 from alphapulse.serving.bundle import bento_model_name, write_bundle
@@ -21,12 +22,10 @@ from alphapulse.training.registry import by_alias, feature_config_of, load_versi
 from alphapulse.training.tracking import client
 
 
-def export_model(
-    settings: Settings, symbol: str, *, role: Role = "champion", timeframe: str | None = None
-) -> str:
+def export_model(settings: Settings, instrument: Instrument, *, role: Role = "champion") -> str:
     """Import the MLflow version behind ``role`` into the BentoML store as ``<name>:v<version>``, with the
     feature config recorded on that version (the one its training built the matrix with)."""
-    timeframe = timeframe or settings.timeframe
+    symbol, timeframe = instrument.symbol, instrument.timeframe
     mlflow_client = client(settings)
     registered = registered_name(symbol, timeframe)
     info = by_alias(mlflow_client, registered, role)
@@ -59,11 +58,11 @@ def export_model(
     return str(tag)
 
 
-def export_models(settings: Settings, symbol: str, *, timeframe: str | None = None) -> list[str]:
+def export_models(settings: Settings, instrument: Instrument) -> list[str]:
     """The registry's champion, and its challenger when it has one, into the BentoML model store."""
-    tags = [export_model(settings, symbol, role="champion", timeframe=timeframe)]
+    tags = [export_model(settings, instrument, role="champion")]
     with contextlib.suppress(LookupError):  # no challenger in the registry: the champion serves alone
-        tags.append(export_model(settings, symbol, role="challenger", timeframe=timeframe))
+        tags.append(export_model(settings, instrument, role="challenger"))
     return tags
 
 
@@ -81,11 +80,20 @@ def build_release(
     timeframe: str | None = None,
     lock: Path | None = None,
 ) -> BentoRelease:
-    """The Bento of the service and the exported models of ``symbols``, published when configured."""
-    tag = build_bento(
-        symbols or settings.symbols, timeframe or settings.timeframe, settings=settings, lock=lock
-    )
+    """The Bento of the service and the exported models of ``symbols`` (default: the configured ones),
+    published when configured."""
+    tag = build_bento(symbols, timeframe, settings=settings, lock=lock)
     return BentoRelease(tag=tag, exported_to=publish_bento(tag, settings=settings))
+
+
+@dataclass(frozen=True)
+class ExportRun:
+    """What one export did for several symbols: the export flow's result."""
+
+    #: The champion's tag in the BentoML store per symbol, None where the gate has not crowned one yet.
+    exported: list[str | None]
+    bento: BentoRelease | None
+    rollout: Operation | None
 
 
 def roll_out(settings: Settings, tag: str) -> Operation:

@@ -20,9 +20,9 @@ from alphapulse.features import (
     publish_latest,
     trainable_mask,
 )
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.store import open_store
 from alphapulse.settings import Settings
-from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.store.queries import data_fingerprint, load_candles, load_news
 
 
@@ -54,22 +54,21 @@ def summarize(matrix: FeatureMatrix, symbol: str, path: Path) -> FeatureSetRepor
 
 
 def build_features(
-    settings: Settings,
-    symbol: str,
-    *,
-    exchange: str | None = None,
-    timeframe: str | None = None,
-    config_path: Path | None = None,
+    settings: Settings, instrument: Instrument, *, config_path: Path | None = None
 ) -> FeatureSetReport:
-    """The feature set of one stored instrument with the config in ``config_path`` (default: the shipped
-    one); training, monitoring and serving then read the config this records with the set."""
-    config = load_config(config_path, timeframe=timeframe or settings.timeframe)
+    """The feature set of one stored instrument with the config in ``config_path``, which becomes the
+    instrument's config: without one, its current config (``features.current_config``: the last one
+    chosen, else the shipped one), so a scheduled build never undoes a choice. Training, monitoring and
+    serving read the config this records with the set."""
+    engine = open_store(settings)
+    symbol, timeframe = instrument.symbol, instrument.timeframe
+    config = (
+        load_config(config_path, timeframe=timeframe)
+        if config_path is not None
+        else current_config(engine, symbol, timeframe)
+    )
     return build_stored_feature_set(
-        open_store(settings),
-        exchange=exchange or pipeline_exchange(settings),
-        symbol=symbol,
-        config=config,
-        data_dir=settings.data_dir,
+        engine, exchange=instrument.exchange, symbol=symbol, config=config, data_dir=settings.data_dir
     )
 
 
@@ -104,12 +103,10 @@ def build_feature_set(
     return summarize(matrix, symbol, Path(record.path))
 
 
-def fingerprint(
-    settings: Settings, symbol: str, *, exchange: str | None = None, timeframe: str | None = None
-) -> str:
+def fingerprint(settings: Settings, instrument: Instrument) -> str:
     """A mark that changes whenever the instrument's candles, the news or its current feature config
     change: the flows' cache key for everything derived from them."""
     engine = open_store(settings)
-    timeframe = timeframe or settings.timeframe
-    data = data_fingerprint(engine, exchange or pipeline_exchange(settings), symbol, timeframe)
-    return f"{data}|{feature_set_version(current_config(engine, symbol, timeframe))}"
+    data = data_fingerprint(engine, instrument.exchange, instrument.symbol, instrument.timeframe)
+    config = current_config(engine, instrument.symbol, instrument.timeframe)
+    return f"{data}|{feature_set_version(config)}"

@@ -18,6 +18,7 @@ import ccxt
 from sqlalchemy import Engine
 
 from alphapulse.events import announce_stored_candles
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.store import open_store
 from alphapulse.quality import (
     candle_dataset,
@@ -33,7 +34,6 @@ from alphapulse.sources.bundled import (
     CANDLES_SOURCE,
     HEADLINES_FILE,
     bundled_path,
-    pipeline_exchange,
 )
 from alphapulse.sources.csv_candles import CsvSource, read_candles
 from alphapulse.sources.exchange import FetchPlan, fetch_pages, make_exchange
@@ -232,22 +232,20 @@ def ingest_bundled(engine: Engine, *, run_id: str | None = None) -> list[IngestR
 
 def ingest_candles(
     settings: Settings,
-    symbol: str,
+    instrument: Instrument,
     *,
-    exchange: str | None = None,
-    timeframe: str | None = None,
     since: str | None = None,
     on_page: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Backfill or resume one instrument from a live exchange; unset arguments come from ``settings``."""
-    exchange_id = exchange or pipeline_exchange(settings)
+    """Backfill from ``since`` (default: the settings' backfill start) or resume one instrument from its
+    live exchange."""
     plan = FetchPlan(
-        exchange=exchange_id,
-        symbol=symbol,
-        timeframe=timeframe or settings.timeframe,
+        exchange=instrument.exchange,
+        symbol=instrument.symbol,
+        timeframe=instrument.timeframe,
         since=parse_since(since or settings.backfill_since),
     )
-    client = make_exchange(exchange_id, api_base=settings.exchange_api_base)
+    client = make_exchange(instrument.exchange, api_base=settings.exchange_api_base)
     return ingest_exchange(open_store(settings), client, plan, on_page=on_page)
 
 

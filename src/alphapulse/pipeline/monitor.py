@@ -13,16 +13,16 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from alphapulse.features import FeatureConfig, FeatureMatrix, anchor_time, build, current_config
+from alphapulse.features import FeatureConfig, FeatureMatrix, anchor_time, build
 from alphapulse.monitoring.classification import classification_report
 from alphapulse.monitoring.drift import DriftPolicy, DriftReport, assess_drift, drift_windows, save_report
 from alphapulse.monitoring.outcomes import OutcomeCheck, resolved_outcomes, summarize_outcomes
 from alphapulse.monitoring.retention import RetentionReport, apply_retention
 from alphapulse.monitoring.retrain import RetrainDecision, problems, request_retrain
 from alphapulse.monitoring.runlog import log_drift, log_outcomes
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.store import open_store
 from alphapulse.settings import Settings
-from alphapulse.sources.bundled import pipeline_exchange
 from alphapulse.store.queries import latest_candle, load_candles, load_news
 from alphapulse.timeframes import timeframe_delta
 from alphapulse.training import tracking
@@ -31,7 +31,7 @@ from alphapulse.training.registry import (
     CHAMPION,
     VersionInfo,
     by_alias,
-    feature_config_of,
+    model_feature_config,
     registered_name,
 )
 
@@ -39,32 +39,22 @@ from alphapulse.training.registry import (
 _GAP_ALLOWANCE = 1.25
 
 
-def champion_version(settings: Settings, symbol: str, timeframe: str | None = None) -> str | None:
-    name = registered_name(symbol, timeframe or settings.timeframe)
+def champion_version(settings: Settings, instrument: Instrument) -> str | None:
+    """The version the drift check compares against: its cache key changes with it."""
+    name = registered_name(instrument.symbol, instrument.timeframe)
     champion = by_alias(tracking.client(settings), name, CHAMPION)
     return champion.version if champion else None
 
 
-def _model_features(engine: Engine, info: VersionInfo | None, symbol: str, timeframe: str) -> FeatureConfig:
-    """The config the model was trained on; with no model yet, the one training would use now."""
-    if info is None:
-        return current_config(engine, symbol, timeframe)
-    return feature_config_of(info, timeframe)
-
-
-def check_drift(
-    settings: Settings, symbol: str, *, exchange: str | None = None, timeframe: str | None = None
-) -> DriftReport:
+def check_drift(settings: Settings, instrument: Instrument) -> DriftReport:
     """Drift of the last bars against the end of the champion's training data (docs/MONITORING.md)."""
     engine = open_store(settings)
-    exchange = exchange or pipeline_exchange(settings)
-    timeframe = timeframe or settings.timeframe
     policy = DriftPolicy.from_settings(settings)
-    name = registered_name(symbol, timeframe)
+    name = registered_name(instrument.symbol, instrument.timeframe)
     champion = by_alias(tracking.client(settings), name, CHAMPION)
     reference_end = _training_end(champion)
-    config = _model_features(engine, champion, symbol, timeframe)
-    matrix = _recent_features(engine, exchange, symbol, config, policy, reference_end)
+    config = model_feature_config(engine, champion, instrument.symbol, instrument.timeframe)
+    matrix = _recent_features(engine, instrument, config, policy, reference_end)
     windows = drift_windows(
         matrix.frame,
         matrix.feature_columns,
@@ -87,14 +77,14 @@ def _training_end(champion: VersionInfo | None) -> datetime | None:
 
 def _recent_features(
     engine: Engine,
-    exchange: str,
-    symbol: str,
+    instrument: Instrument,
     config: FeatureConfig,
     policy: DriftPolicy,
     reference_end: datetime | None,
 ) -> FeatureMatrix:
     """Features of just the bars the windows can use: loading from the anchor of the first of them
     gives the very values of a build over the whole history (see ``features.matrix``)."""
+    exchange, symbol = instrument.exchange, instrument.symbol
     latest = latest_candle(engine, exchange, symbol, config.timeframe)
     if latest is None:
         raise ValueError(f"no {symbol} {config.timeframe} candles stored for {exchange}")
@@ -116,20 +106,21 @@ def _recent_features(
     )
 
 
-def check_outcomes(
-    settings: Settings, symbol: str, *, exchange: str | None = None, timeframe: str | None = None
-) -> OutcomeCheck:
+def check_outcomes(settings: Settings, instrument: Instrument) -> OutcomeCheck:
     """Live accuracy per model version on resolved bars; only the current champion is judged."""
     engine = open_store(settings)
-    exchange = exchange or pipeline_exchange(settings)
-    timeframe = timeframe or settings.timeframe
-    name = registered_name(symbol, timeframe)
+    name = registered_name(instrument.symbol, instrument.timeframe)
     client = tracking.client(settings)
     serving = {role: by_alias(client, name, role) for role in (CHAMPION, CHALLENGER)}
     current = serving[CHAMPION]
-    horizon = _model_features(engine, current, symbol, timeframe).labels.horizon_bars
     outcomes = resolved_outcomes(
-        engine, exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_bars=horizon
+        engine,
+        exchange=instrument.exchange,
+        symbol=instrument.symbol,
+        timeframe=instrument.timeframe,
+        horizon_bars=model_feature_config(
+            engine, current, instrument.symbol, instrument.timeframe
+        ).labels.horizon_bars,
     )
     summaries = summarize_outcomes(outcomes)
     champion = current.version if current else None
@@ -165,16 +156,16 @@ def check_outcomes(
 
 def decide_retrain(
     settings: Settings,
-    symbol: str,
+    instrument: Instrument,
     *,
     drift: DriftReport | None,
     outcomes: OutcomeCheck | None,
-    timeframe: str | None = None,
     now: datetime | None = None,
 ) -> RetrainDecision:
+    """Ask for retraining when a check found a problem it may fix, at most once per cooldown."""
     return request_retrain(
         open_store(settings),
-        registered_name(symbol, timeframe or settings.timeframe),
+        registered_name(instrument.symbol, instrument.timeframe),
         problems(drift, outcomes),
         cooldown=timedelta(hours=settings.retrain_cooldown_hours),
         now=now,
@@ -183,17 +174,20 @@ def decide_retrain(
 
 @dataclass(frozen=True)
 class MonitorResult:
+    """The three checks of one instrument."""
+
+    instrument: Instrument
     drift: DriftReport
     outcomes: OutcomeCheck
     retrain: RetrainDecision
 
 
-def monitor_symbol(settings: Settings, symbol: str) -> MonitorResult:
-    """All three steps for one symbol (what ``alphapulse monitor`` runs; the flow runs them as tasks)."""
-    drift = check_drift(settings, symbol)
-    outcomes = check_outcomes(settings, symbol)
-    retrain = decide_retrain(settings, symbol, drift=drift, outcomes=outcomes)
-    return MonitorResult(drift=drift, outcomes=outcomes, retrain=retrain)
+def monitor_instrument(settings: Settings, instrument: Instrument) -> MonitorResult:
+    """All three steps for one instrument (what ``alphapulse monitor`` runs; the flow runs them as tasks)."""
+    drift = check_drift(settings, instrument)
+    outcomes = check_outcomes(settings, instrument)
+    retrain = decide_retrain(settings, instrument, drift=drift, outcomes=outcomes)
+    return MonitorResult(instrument=instrument, drift=drift, outcomes=outcomes, retrain=retrain)
 
 
 def retire_old_data(settings: Settings) -> RetentionReport:
@@ -203,29 +197,21 @@ def retire_old_data(settings: Settings) -> RetentionReport:
 
 @dataclass(frozen=True)
 class MonitorRun:
-    """One monitoring pass over several symbols (the flow runs their checks in parallel)."""
+    """One monitoring pass over several instruments (the flow runs their checks in parallel), and the
+    retention that goes with it."""
 
-    symbols: list[str]
-    drift: list[DriftReport]
-    outcomes: list[OutcomeCheck]
-    retrain: list[RetrainDecision]
+    results: list[MonitorResult]
     retention: RetentionReport
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures per symbol, for the flow run's result and ``alphapulse run --json``."""
         return {
-            "drift": [
-                {"symbol": name, **report.summary()}
-                for name, report in zip(self.symbols, self.drift, strict=True)
-            ],
+            "drift": [{"symbol": r.instrument.symbol, **r.drift.summary()} for r in self.results],
             "outcomes": [
-                {"symbol": name, **vars(summary)}
-                for name, check in zip(self.symbols, self.outcomes, strict=True)
-                for summary in check.summaries
+                {"symbol": r.instrument.symbol, **vars(summary)}
+                for r in self.results
+                for summary in r.outcomes.summaries
             ],
-            "retrain": [
-                {"symbol": name, **decision.summary()}
-                for name, decision in zip(self.symbols, self.retrain, strict=True)
-            ],
+            "retrain": [{"symbol": r.instrument.symbol, **r.retrain.summary()} for r in self.results],
             "retention": self.retention.summary(),
         }

@@ -190,7 +190,8 @@ def build_bento(
 ) -> str:
     """Build the Bento into ``settings.bentoml_home``; returns its tag (``alphapulse:<version>``)."""
     settings = settings or get_settings()
-    models = packaged_models(symbols or settings.symbols, timeframe or settings.timeframe, settings)
+    chosen = settings.symbols if symbols is None else symbols
+    models = packaged_models(chosen, timeframe or settings.timeframe, settings)
     spec = bento_spec(models, serving_requirements(lock))
     version = bento_version([m for m in models if m.role == "champion"], datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="alphapulse-bento-") as staging:

@@ -128,7 +128,7 @@ def load_bundle(registered: str, role: Role) -> ServedModel | None:
             f"(this environment computes {feature_set_version(config)}: another pandas-ta or AlphaPulse?)"
         )
     with open(model.path_of(MODEL_FILE), "rb") as handle:
-        native = pickle.load(handle)  # noqa: S301 - our own store, written by export_model
+        native = pickle.load(handle)  # noqa: S301 - our own store, written by write_bundle
     _single_threaded(native)
     columns = info.metadata["feature_columns"]
     assert isinstance(columns, list)

@@ -11,8 +11,8 @@ could not read yet (503, the store unreachable) answers ``schemas.UnreachableSig
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -37,26 +37,24 @@ STATUSES: dict[type[Exception], HTTPStatus] = {
 _REFUSALS = tuple(STATUSES)
 
 
-@contextmanager
-def http_errors() -> Iterator[None]:
+def http_errors() -> AbstractContextManager[None]:
     """For BentoML endpoints, whose error body is ``{"error": <message>}``."""
-    try:
-        yield
-    except _REFUSALS as error:
-        raise BentoMLException(str(error), error_code=_status(error)) from error
+    return _translated(lambda error, status: BentoMLException(str(error), error_code=status))
+
+
+def route_errors() -> AbstractContextManager[None]:
+    """For routes of the mounted FastAPI app, whose error body is ``{"detail": ...}``."""
+    return _translated(lambda error, status: HTTPException(status, detail=_detail(error)))
 
 
 @contextmanager
-def route_errors() -> Iterator[None]:
-    """For routes of the mounted FastAPI app, whose error body is ``{"detail": ...}``."""
+def _translated(answer: Callable[[Exception, HTTPStatus], Exception]) -> Iterator[None]:
+    """A refusal raised inside becomes the framework's error with the status of the one table."""
     try:
         yield
     except _REFUSALS as error:
-        raise HTTPException(_status(error), detail=_detail(error)) from error
-
-
-def _status(error: Exception) -> HTTPStatus:
-    return next(status for kind, status in STATUSES.items() if isinstance(error, kind))
+        status = next(status for kind, status in STATUSES.items() if isinstance(error, kind))
+        raise answer(error, status) from error
 
 
 def _detail(error: Exception) -> Any:

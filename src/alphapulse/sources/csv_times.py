@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 
-from alphapulse.timeframes import EPOCH
+from alphapulse.timeframes import EPOCH, read_iso
 
 _EPOCH_TEXT = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
 _SAMPLE = 500
@@ -107,14 +107,6 @@ def read_epoch(text: str) -> datetime:
     if microseconds != microseconds.to_integral_value():
         raise ValueError(f"epoch {text!r} is finer than a microsecond")
     return EPOCH + timedelta(microseconds=int(microseconds))
-
-
-def read_iso(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise ValueError(f"{text!r} is not ISO-8601") from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _read_text(form: str, text: str) -> datetime:

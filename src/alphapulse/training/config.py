@@ -65,7 +65,7 @@ class ProfileConfig(_Strict):
             raise ValueError(f"no params for the model families {missing}")
         validated: dict[str, Params] = {}
         errors: list[InitErrorDetails] = []
-        for name in names:
+        for name in given:  # the profile's order is the tables' order
             try:
                 validated[name] = get_family(name).params.model_validate(given[name])
             except ValidationError as error:

@@ -7,39 +7,16 @@ splitter yields, so features, labels, label windows and strategy returns cannot 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from alphapulse.features.config import FeatureConfig
-from alphapulse.features.matrix import trainable_mask
+from alphapulse.features.matrix import FeatureMatrix, trainable_mask
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 TimeArray = npt.NDArray[np.datetime64]
-
-
-class FeatureMatrixLike(Protocol):
-    """What training needs of ``alphapulse.features.FeatureMatrix`` (structural, so tests can build one)."""
-
-    @property
-    def frame(self) -> pd.DataFrame: ...
-
-    @property
-    def feature_columns(self) -> tuple[str, ...]: ...
-
-    @property
-    def version(self) -> str: ...
-
-    @property
-    def warmup_bars(self) -> int: ...
-
-    @property
-    def config(self) -> FeatureConfig:
-        """What built the matrix: recorded on the registered version for monitoring and serving."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -81,7 +58,7 @@ class Dataset:
         return replace(self, y=y)
 
 
-def dataset_from(matrix: FeatureMatrixLike) -> Dataset:
+def dataset_from(matrix: FeatureMatrix) -> Dataset:
     """Align one matrix; bar returns are taken before rows are dropped so edges keep their neighbours."""
     frame = matrix.frame
     if not isinstance(frame.index, pd.DatetimeIndex) or str(frame.index.tz) != "UTC":

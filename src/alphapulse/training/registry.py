@@ -17,9 +17,10 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from sqlalchemy import Engine
 
 from alphapulse.events import MODEL_PROMOTED, emit
-from alphapulse.features import FeatureConfig, load_config
+from alphapulse.features import FeatureConfig, current_config, load_config
 from alphapulse.settings import Settings
 from alphapulse.training.models import NativeClassifier, get_family
 from alphapulse.training.predictor import Predictor
@@ -198,6 +199,16 @@ def feature_config_of(info: VersionInfo, timeframe: str) -> FeatureConfig:
     if info.feature_config:
         return FeatureConfig.model_validate_json(info.feature_config)
     return load_config(timeframe=timeframe)
+
+
+def model_feature_config(
+    engine: Engine, info: VersionInfo | None, symbol: str, timeframe: str
+) -> FeatureConfig:
+    """The config a model's features are computed with for monitoring: the one it was trained with, or,
+    with no model yet, the one training would use now."""
+    if info is None:
+        return current_config(engine, symbol, timeframe)
+    return feature_config_of(info, timeframe)
 
 
 def load_version(mlflow_client: MlflowClient, name: str, info: VersionInfo) -> Predictor:

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 import mlflow
 import numpy as np
 
+from alphapulse.features import FeatureMatrix
 from alphapulse.settings import Settings
 from alphapulse.timeframes import timeframe_seconds
 from alphapulse.training import runlog
 from alphapulse.training.config import Profile, TrainingConfig, load_config
-from alphapulse.training.dataset import Dataset, FeatureMatrixLike, dataset_from
+from alphapulse.training.dataset import Dataset, dataset_from
 from alphapulse.training.evaluation import (
     Evaluation,
     Predictions,
@@ -182,7 +183,7 @@ def _log_runs(
 
 
 def train_all(
-    matrix: FeatureMatrixLike,
+    matrix: FeatureMatrix,
     *,
     symbol: str,
     timeframe: str,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.common import fingerprint_task
-from flows.features import build_symbol_features
+from flows.features import build_symbol_features, fingerprint_task
 from flows.ingest import ingest_bundled_candles_task, ingest_bundled_headlines_task, ingest_feed_task
 
 REPO = Path(__file__).resolve().parents[3]

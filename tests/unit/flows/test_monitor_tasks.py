@@ -23,7 +23,7 @@ def test_a_calm_day_asks_for_nothing_and_reports_the_missing_news() -> None:
     upsert(ensure_schema(), CANDLES, candle_rows(recent_bundled_candles(1_000)))
     drift = drift_task.fn("binance", "BTC/USDT", "1h", "data", None)
     outcomes = outcomes_task.fn("binance", "BTC/USDT", "1h")
-    decision = retrain_task.fn("BTC/USDT", "1h", drift, outcomes)
+    decision = retrain_task.fn("binance", "BTC/USDT", "1h", drift, outcomes)
     summary = drift.summary()
     assert not summary["detected"], summary["reason"]
     assert summary["compared"] == 30
@@ -45,7 +45,9 @@ def test_a_volatile_day_is_drift_and_the_decision_says_nobody_listened() -> None
     candles = recent_bundled_candles(1_000)
     upsert(ensure_schema(), CANDLES, candle_rows(amplify_volatility(candles, len(candles) - 24, 10.0)))
     drift = drift_task.fn("binance", "BTC/USDT", "1h", "data", None)
-    decision = retrain_task.fn("BTC/USDT", "1h", drift, outcomes_task.fn("binance", "BTC/USDT", "1h"))
+    decision = retrain_task.fn(
+        "binance", "BTC/USDT", "1h", drift, outcomes_task.fn("binance", "BTC/USDT", "1h")
+    )
     assert drift.detected, drift.reason
     assert [problem.reason for problem in decision.problems] == [f"drift: {drift.reason}"]
     assert decision.message.startswith("retraining not requested: no Prefect API")

@@ -14,6 +14,7 @@ from alphapulse.features import build, load_config
 from alphapulse.monitoring.drift import DriftPolicy, assess_drift, drift_windows
 from alphapulse.monitoring.retrain import problems
 from alphapulse.monitoring.runlog import MONITORING_EXPERIMENT
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.monitor import check_drift, check_outcomes, decide_retrain
 from alphapulse.settings import get_settings
 from alphapulse.store import CANDLES, PREDICTIONS, ensure_schema, upsert
@@ -23,6 +24,8 @@ from tests.unit.monitoring.conftest import crown, log_row
 
 pytestmark = pytest.mark.slow
 
+BTC = Instrument("binance", "BTC/USDT", "1h")
+
 
 def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPatch) -> None:
     """It builds features from the anchor of the first bar it needs; those equal a build of everything."""
@@ -31,7 +34,7 @@ def test_the_check_sees_the_values_of_a_full_build(monkeypatch: pytest.MonkeyPat
     candles = recent_bundled_candles(4_000)
     engine = ensure_schema()
     upsert(engine, CANDLES, candle_rows(candles))
-    report = check_drift(get_settings(), "BTC/USDT")
+    report = check_drift(get_settings(), BTC)
     full = build(candles, load_news(engine), load_config())
     policy = DriftPolicy.from_settings(get_settings())
     expected = assess_drift(drift_windows(full.frame, full.feature_columns, policy), policy)
@@ -43,7 +46,7 @@ def test_a_stale_champion_is_compared_with_what_it_was_trained_on(store: tuple[E
     _engine, candles = store
     trained_until = candles["open_time"].iloc[-200]
     crown([{"data_start": candles["open_time"].iloc[0].isoformat(), "data_end": trained_until.isoformat()}])
-    report = check_drift(get_settings(), "BTC/USDT")
+    report = check_drift(get_settings(), BTC)
     assert report.reference_window[1] == trained_until.to_pydatetime()
     assert report.reference_source == "the last 240 bars champion v1 was trained on"
     assert report.current_window[1] == candles["open_time"].iloc[-1].to_pydatetime()
@@ -82,7 +85,7 @@ def test_only_the_serving_champion_is_judged_per_bar(store: tuple[Engine, pd.Dat
     with engine.begin() as connection:
         connection.execute(insert(PREDICTIONS), rows)
 
-    check = check_outcomes(get_settings(), "BTC/USDT")
+    check = check_outcomes(get_settings(), BTC)
     assert check.champion == current
     assert check.judged is not None
     assert (check.judged.model_version, check.judged.bars, check.judged.resolved) == (current, 12, 12)
@@ -100,6 +103,6 @@ def test_only_the_serving_champion_is_judged_per_bar(store: tuple[Engine, pd.Dat
     (problem,) = problems(None, check)
     assert problem.event == PERFORMANCE_DEGRADED
     assert problem.payload["resolved_bars"] == 12
-    decision = decide_retrain(get_settings(), "BTC/USDT", drift=None, outcomes=check)
+    decision = decide_retrain(get_settings(), BTC, drift=None, outcomes=check)
     assert not decision.requested  # no Prefect API in this process: nothing received it, nothing recorded
     assert decision.message.startswith("retraining not requested")

@@ -12,7 +12,8 @@ import pytest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Engine, insert
 
-from alphapulse.monitoring.exporter import PipelineCollector, drift_metrics, store_metrics
+from alphapulse.monitoring.exporter import PipelineCollector, drift_metrics, outcome_metrics, store_metrics
+from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.monitor import check_drift
 from alphapulse.settings import get_settings
 from alphapulse.store import PREDICTIONS, QUALITY_FINDINGS
@@ -65,6 +66,7 @@ def test_bars_quarantine_and_live_outcomes_per_model_version(store: tuple[Engine
     assert found["alphapulse_last_ingestion_timestamp_seconds"][source] <= datetime.now(UTC).timestamp()
     assert found["alphapulse_bar_seconds"][source] == 3600
     assert found["alphapulse_bars_quarantined"] == {("candles:binance:BTC/USDT:1h",): 1}
+    found = _values(outcome_metrics(engine, get_settings()))
     assert found["alphapulse_live_accuracy"] == {(NAME, "champion", version): pytest.approx(9 / 12)}
     assert found["alphapulse_live_resolved_bars"] == {(NAME, "champion", version): 12}
     assert found["alphapulse_live_accuracy_floor"] == {(): get_settings().live_accuracy_floor}
@@ -75,7 +77,7 @@ def test_bars_quarantine_and_live_outcomes_per_model_version(store: tuple[Engine
 def test_the_latest_drift_verdict_per_model() -> None:
     before = drift_metrics(get_settings())
     assert {family.name: family.samples for family in before}["alphapulse_drift_share"] == [], "no check yet"
-    report = check_drift(get_settings(), "BTC/USDT")
+    report = check_drift(get_settings(), Instrument("binance", "BTC/USDT", "1h"))
     found = _values(drift_metrics(get_settings()))
     assert found["alphapulse_drift_share"] == {(NAME,): pytest.approx(report.drift_share)}
     assert found["alphapulse_drift_detected"] == {(NAME,): float(report.detected)}

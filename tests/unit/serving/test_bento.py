@@ -19,6 +19,7 @@ from alphapulse.serving.bento import (
 
 REPO = Path(__file__).resolve().parents[3]
 LOCK = REPO / "requirements.lock"
+#: What the service does not import; none of it may reach the Bento's environment.
 PIPELINE_ONLY = {
     "prefect",
     "prefect-aws",

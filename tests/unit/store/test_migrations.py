@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select, text
 
 from alphapulse.quality import Finding, record_findings, stored_findings
 from alphapulse.store import FEATURE_SETS, current_revision, head_revision, make_engine, metadata, upgrade
+from tests.unit.store.test_upsert import feature_set_row
 
 
 def test_upgrade_reaches_head_and_matches_the_models(engine: Engine) -> None:
@@ -61,21 +62,8 @@ def test_0006_dates_every_existing_feature_set_built_when_it_was_created(backend
     engine = make_engine(backend_url)
     upgrade(engine, "0005")
     created = datetime(2025, 3, 1, 12, tzinfo=UTC)
-    record = {
-        "version": "v1",
-        "symbol": "BTC/USDT",
-        "timeframe": "1h",
-        "config_json": "{}",
-        "library_version": "0",
-        "rows": 1,
-        "columns": 1,
-        "first_bar": created,
-        "last_bar": created,
-        "path": "/x.parquet",
-        "created_at": created,
-    }
     with engine.begin() as connection:
-        connection.execute(FEATURE_SETS.insert().values(record))
+        connection.execute(FEATURE_SETS.insert().values({**feature_set_row(created), "created_at": created}))
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(select(FEATURE_SETS.c.built_at)).scalar_one() == created

@@ -12,15 +12,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import StatementError
 
 from alphapulse.store import Candle, upsert
+from tests.unit.test_money import STORABLE
 
 BIG = Decimal("12345678901234.123456789012345678")
-STORABLE = st.decimals(
-    min_value=Decimal("-99999999999999999999.999999999999999999"),
-    max_value=Decimal("99999999999999999999.999999999999999999"),
-    places=18,
-    allow_nan=False,
-    allow_infinity=False,
-)
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 

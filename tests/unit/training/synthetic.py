@@ -1,29 +1,18 @@
-"""Synthetic feature matrices shaped like ``alphapulse.features.FeatureMatrix``: a random walk whose next
-moves are partly explained by one feature (``signal`` > 0) or by nothing at all (``signal`` = 0)."""
+"""Synthetic feature matrices: a random walk whose next moves are partly explained by one feature
+(``signal`` > 0) or by nothing at all (``signal`` = 0). Nothing built them from a config; they carry the
+shipped one because training records a matrix's config on the version it registers."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from alphapulse.features import FeatureConfig, load_config
+from alphapulse.features import FeatureMatrix, load_config
+from alphapulse.training.config import TrainingConfig
+from alphapulse.training.config import load_config as load_training_config
 
 
-@dataclass(frozen=True)
-class SyntheticMatrix:
-    frame: pd.DataFrame
-    feature_columns: tuple[str, ...]
-    version: str
-    warmup_bars: int
-    #: Not what built it (nothing did), but the shape of what training records: the shipped config.
-    config: FeatureConfig = field(default_factory=load_config)
-
-
-def synthetic_matrix(
-    n: int = 3000, *, signal: float = 0.0, horizon: int = 1, seed: int = 0
-) -> SyntheticMatrix:
+def synthetic_matrix(n: int = 3000, *, signal: float = 0.0, horizon: int = 1, seed: int = 0) -> FeatureMatrix:
     rng = np.random.default_rng(seed)
     open_time = pd.date_range("2023-01-01", periods=n, freq="h", tz="UTC")
     driver = rng.standard_normal(n)
@@ -51,4 +40,12 @@ def synthetic_matrix(
     )
     frame.iloc[:5, :4] = np.nan  # warm-up rows, as rolling features would leave them
     columns = ("driver", "noise_a", "noise_b", "noise_c")
-    return SyntheticMatrix(frame, columns, f"synthetic-s{signal}-h{horizon}-{seed}", warmup_bars=5)
+    return FeatureMatrix(frame, columns, f"synthetic-s{signal}-h{horizon}-{seed}", 5, load_config())
+
+
+def small_config(bootstrap_iterations: int) -> TrainingConfig:
+    """The fast profile on 500-bar windows, so a matrix of a few thousand bars walks forward in seconds."""
+    base = load_training_config("fast")
+    splits = base.splits.model_copy(update={"test_bars": 500, "min_train_bars": 500})
+    evaluation = base.evaluation.model_copy(update={"bootstrap_iterations": bootstrap_iterations})
+    return base.model_copy(update={"splits": splits, "evaluation": evaluation})

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from alphapulse.training.dataset import dataset_from
-from tests.unit.training.synthetic import SyntheticMatrix, synthetic_matrix
+from tests.unit.training.synthetic import synthetic_matrix
 
 
 def test_drops_warmup_and_unknown_labels_and_aligns_bar_returns() -> None:
@@ -20,6 +22,6 @@ def test_drops_warmup_and_unknown_labels_and_aligns_bar_returns() -> None:
 
 def test_refuses_naive_times() -> None:
     matrix = synthetic_matrix(50)
-    naive = SyntheticMatrix(matrix.frame.tz_localize(None), matrix.feature_columns, "v", 5)
+    naive = replace(matrix, frame=matrix.frame.tz_localize(None))
     with pytest.raises(ValueError, match="UTC"):
         dataset_from(naive)

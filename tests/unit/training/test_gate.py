@@ -5,21 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alphapulse.training.config import TrainingConfig, load_config
+from alphapulse.training.config import TrainingConfig
 from alphapulse.training.dataset import dataset_from
 from alphapulse.training.evaluation import baseline_predictions, evaluate_all, model_predictions
 from alphapulse.training.gate import judge
 from alphapulse.training.models import families
 from alphapulse.training.walkforward import walk_forward
-from tests.unit.training.synthetic import synthetic_matrix
+from tests.unit.training.synthetic import small_config, synthetic_matrix
 
 
 @pytest.fixture
 def config() -> TrainingConfig:
-    base = load_config("fast")
-    splits = base.splits.model_copy(update={"test_bars": 500, "min_train_bars": 500})
-    evaluation = base.evaluation.model_copy(update={"bootstrap_iterations": 300})
-    return base.model_copy(update={"splits": splits, "evaluation": evaluation})
+    return small_config(bootstrap_iterations=300)
 
 
 @pytest.mark.parametrize("name", ["linear", "xgboost", "catboost"])

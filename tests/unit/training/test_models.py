@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from alphapulse.training.models import (
     Fitted,
     ModelFamily,
     Params,
+    ParamsFitter,
     families,
     family_names,
     get_family,
@@ -25,8 +25,8 @@ from alphapulse.training.models import family as family_registry
 DEFAULT_YAML = Path(__file__).resolve().parents[3].joinpath("src/alphapulse/training/default.yaml")
 
 
-def test_families_are_registered_in_table_order_with_what_mlflow_needs() -> None:
-    assert family_names() == ("linear", "xgboost", "catboost")
+def test_every_module_registers_its_family_with_what_mlflow_needs() -> None:
+    assert sorted(family_names()) == ["catboost", "linear", "xgboost"]
     for name in family_names():
         spec = get_family(name)
         assert spec.name == name
@@ -43,7 +43,7 @@ def test_a_logged_recipe_rebuilds_the_profile_fitter() -> None:
 
 
 def test_an_unknown_family_is_named() -> None:
-    with pytest.raises(ValueError, match="unknown model family 'lightgbm'; known: linear, xgboost, catboost"):
+    with pytest.raises(ValueError, match="unknown model family 'lightgbm'; known: catboost, linear, xgboost"):
         get_family("lightgbm")
 
 
@@ -52,13 +52,8 @@ class ConstantParams(Params):
 
 
 @dataclass(frozen=True)
-class ConstantFitter:
-    config: ConstantParams
+class ConstantFitter(ParamsFitter[ConstantParams]):
     name: str = "constant"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.config.model_dump()
 
     def fit(self, x_fit: FloatArray, y_fit: FloatArray, x_val: FloatArray, y_val: FloatArray) -> Fitted:
         raise NotImplementedError
@@ -70,7 +65,7 @@ def test_a_new_family_is_one_registration(monkeypatch: pytest.MonkeyPatch, tmp_p
         ModelFamily(
             name="constant",
             params=ConstantParams,
-            build=lambda params, seed, threads: ConstantFitter(params),
+            build=ConstantFitter,
             flavor="mlflow.sklearn",
             requirements=("numpy", "pandas"),
         )
@@ -80,8 +75,10 @@ def test_a_new_family_is_one_registration(monkeypatch: pytest.MonkeyPatch, tmp_p
         DEFAULT_YAML.read_text().replace("    n_splits: 4\n", "    n_splits: 4\n    constant: {p: 0.5}\n")
     )
     config = load_config("fast", with_params)
-    assert [f.name for f in families(config)] == ["linear", "xgboost", "catboost", "constant"]
-    assert families(config)[-1] == ConstantFitter(ConstantParams(p=0.5))
+    assert [f.name for f in families(config)] == ["constant", "linear", "xgboost", "catboost"], (
+        "profile order"
+    )
+    assert families(config)[0] == ConstantFitter(ConstantParams(p=0.5), config.seed, config.threads)
     assert config.model.families["constant"] == ConstantParams(p=0.5)
     with pytest.raises(ValueError, match=r"no params for the model families.*constant"):
         load_config("fast")

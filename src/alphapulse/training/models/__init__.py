@@ -1,18 +1,22 @@
 """Model families behind one interface, registered by name; ``families`` builds them from a profile.
 
-The families shipped here register themselves when their module is imported; the order below is the
-order of every table, run and tie-break (the first of equally good families becomes the challenger).
+Every other module of this package is one family that registers itself when imported, and all of them
+are imported here: a new family is one new module. The order of a profile's families in
+``training/default.yaml`` is the order of every table, run and tie-break (the first of equally good
+families becomes the challenger).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
+from pkgutil import iter_modules
 from typing import TYPE_CHECKING
 
 from alphapulse.training.models.base import Fitted, Fitter, NativeClassifier
 from alphapulse.training.models.family import (
     ModelFamily,
     Params,
+    ParamsFitter,
     family_names,
     get_family,
     register_family,
@@ -21,8 +25,11 @@ from alphapulse.training.models.family import (
 if TYPE_CHECKING:
     from alphapulse.training.config import TrainingConfig
 
-for _module in ("linear", "xgboost_model", "catboost_model"):
-    import_module(f"{__name__}.{_module}")
+#: Modules of this package that hold the machinery rather than a family.
+_MACHINERY = ("base", "family")
+for _module in iter_modules(__path__):
+    if _module.name not in _MACHINERY:
+        import_module(f"{__name__}.{_module.name}")
 
 
 def families(config: TrainingConfig) -> list[Fitter]:
@@ -39,6 +46,7 @@ __all__ = [
     "ModelFamily",
     "NativeClassifier",
     "Params",
+    "ParamsFitter",
     "families",
     "family_names",
     "get_family",

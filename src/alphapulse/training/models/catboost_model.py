@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ from pydantic import Field
 
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
-from alphapulse.training.models.family import ModelFamily, Params, register_family
+from alphapulse.training.models.family import ModelFamily, Params, ParamsFitter, register_family
 
 
 class CatBoostParams(Params):
@@ -24,15 +23,8 @@ class CatBoostParams(Params):
 
 
 @dataclass(frozen=True)
-class CatBoostFitter:
-    config: CatBoostParams
-    seed: int
-    threads: int
+class CatBoostFitter(ParamsFitter[CatBoostParams]):
     name: str = "catboost"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.config.model_dump()
 
     def fit(self, x_fit: FloatArray, y_fit: FloatArray, x_val: FloatArray, y_val: FloatArray) -> Fitted:
         model = CatBoostClassifier(

@@ -2,8 +2,9 @@
 about it, looked up by name.
 
 Config validation, MLflow logging and model loading all ask the registry instead of keeping a table of
-their own: a new family is one module that calls ``register_family`` (see ``linear.py``), its name in
-the list ``models/__init__.py`` imports, and its params under that name in each ``default.yaml`` profile.
+their own: a new family is one module in ``training/models/`` that calls ``register_family`` (see
+``linear.py``; the package imports every module it holds), and its params under that name in each
+``default.yaml`` profile.
 Like headline scorers, families are registered by name so the config and the registered versions name
 them.
 """
@@ -24,6 +25,20 @@ class Params(BaseModel):
     """A family's hyper-parameters: strict (an unknown key is an error rather than silently ignored)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ParamsFitter[P: Params]:
+    """What every shipped fitter carries: its validated params (what MLflow logs and the gate refits), the
+    seed and the threads it may use; a family's fitter adds its ``name`` and ``fit``."""
+
+    config: P
+    seed: int
+    threads: int
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.config.model_dump()
 
 
 @dataclass(frozen=True)
@@ -56,8 +71,7 @@ _FAMILIES: dict[str, ModelFamily[Any]] = {}
 
 
 def register_family(family: ModelFamily[Any]) -> None:
-    """Make a family trainable, loggable and loadable by name; every table and run lists families in
-    registration order."""
+    """Make a family trainable, loggable and loadable by name."""
     _FAMILIES[family.name] = family
 
 

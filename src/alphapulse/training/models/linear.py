@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -14,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
-from alphapulse.training.models.family import ModelFamily, Params, register_family
+from alphapulse.training.models.family import ModelFamily, Params, ParamsFitter, register_family
 
 
 class LinearParams(Params):
@@ -23,14 +22,8 @@ class LinearParams(Params):
 
 
 @dataclass(frozen=True)
-class LinearFitter:
-    config: LinearParams
-    seed: int
+class LinearFitter(ParamsFitter[LinearParams]):
     name: str = "linear"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.config.model_dump()
 
     def fit(self, x_fit: FloatArray, y_fit: FloatArray, x_val: FloatArray, y_val: FloatArray) -> Fitted:
         """Nothing stops early here, so the validation rows are training rows too (all of the past)."""
@@ -55,7 +48,7 @@ register_family(
     ModelFamily(
         name="linear",
         params=LinearParams,
-        build=lambda params, seed, threads: LinearFitter(params, seed),
+        build=LinearFitter,
         flavor="mlflow.sklearn",
         requirements=("scikit-learn", "skops", "numpy", "pandas"),
         # MLflow saves scikit-learn models with skops, which refuses types it was not told to trust; the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ from xgboost import XGBClassifier
 
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
-from alphapulse.training.models.family import ModelFamily, Params, register_family
+from alphapulse.training.models.family import ModelFamily, Params, ParamsFitter, register_family
 
 
 class XGBoostParams(Params):
@@ -27,15 +26,8 @@ class XGBoostParams(Params):
 
 
 @dataclass(frozen=True)
-class XGBoostFitter:
-    config: XGBoostParams
-    seed: int
-    threads: int
+class XGBoostFitter(ParamsFitter[XGBoostParams]):
     name: str = "xgboost"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.config.model_dump()
 
     def fit(self, x_fit: FloatArray, y_fit: FloatArray, x_val: FloatArray, y_val: FloatArray) -> Fitted:
         model = XGBClassifier(
