@@ -6,7 +6,9 @@ Prepares a world once (bundled candles and headlines of 2021-10..2022-06 in a SQ
 set materialized, a small champion trained and exported; ``--home`` reuses one) and starts every server
 side by side. Then, round after round, it loads each server in turn with wrk (C, epoll, one thread, so
 the client takes little of the cores it shares with the servers) at 1, 8 and 32 keep-alive
-connections, for ``/signal`` and ``/predict``. Interleaving the servers within each round, and taking
+connections, for ``/signal``, ``/predict`` (a realistic request: the client's last ``PREDICT_BARS`` bars,
+the service completing the window from its store) and ``/predict (full window)`` (the whole window of
+2,002 bars a client without the store would send). Interleaving the servers within each round, and taking
 the median over rounds, keeps a shared machine's drift out of the comparison. All servers answer
 through ``alphapulse.serving.ServingRuntime``, so the comparison is the serving stack, not the work:
 
@@ -19,7 +21,10 @@ through ``alphapulse.serving.ServingRuntime``, so the comparison is the serving 
   (``bentoml serve bench.serve:DefaultService``)
 
 The last lines check the goals for ``/signal``: at 32 clients >= 1,000 req/s and >= 0.8 of bare FastAPI's
-req/s in the same round, p99 <= 5 ms with 1 client and <= 20 ms with 8, no non-2xx answers.
+req/s in the same round, p99 <= 5 ms with 1 client and <= 20 ms with 8, no non-2xx answers; for
+``/predict``: p50 <= 50 ms and p99 <= 200 ms with 1 client, >= 40 req/s with 8 (beside bare FastAPI doing
+the same work); and ``/signal``'s p99 at 8 clients while 8 other clients load ``/predict``, against alone.
+Every request carries ``X-API-Key`` (``API_KEY_HEADER``) with a key ``prepare`` issues.
 Needs ``wrk`` on PATH (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
 """
 
@@ -34,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -43,9 +49,8 @@ from typing import Any
 
 import bentoml
 import httpx
-from pydantic import BaseModel
 
-from alphapulse.serving import CandleIn, HeadlineIn, Prediction, ServingRuntime
+from alphapulse.serving import CandleIn, HeadlineIn, Prediction, PredictRequest, ServingRuntime
 from alphapulse.settings import Settings, get_settings
 from tests.support.processes import clean_environment, exit_on_termination, running, wait_until
 
@@ -53,7 +58,15 @@ REPO = Path(__file__).resolve().parents[1]
 SYMBOL, TIMEFRAME = "BTC/USDT", "1h"
 CONCURRENCY = (1, 8, 32)
 SERVERS = "alphapulse,alphapulse-1w,fastapi,bentoml-default"
-ENDPOINTS = "/signal,/predict"
+ENDPOINTS = "/signal,/predict,/predict (full window)"
+#: Bars a realistic /predict request sends: the last day of hourly bars, all of them in the service's
+#: store. A client polling every bar sends its newest bar and a few before it, to correct a revised bar
+#: or bridge a missed poll; a day covers the longest gap a client might resume after and stays ~3 KiB.
+PREDICT_BARS = 24
+#: The header every request carries its API key in (the service's, once keys are enforced).
+API_KEY_HEADER = "X-API-Key"
+#: Clients of /signal, and of /predict beside them, in the cell measuring /signal under /predict load.
+MIXED_CLIENTS = 8
 #: The bench serves bars of 2021-22, years older than the default maximum age of two bars: generous
 #: enough that /signal answers them (the freshness check itself still runs on every request).
 MAX_AGE_BARS = "1e7"
@@ -65,12 +78,8 @@ SETTLE = 1.0
 
 # -- the two baselines ---------------------------------------------------------------------------
 
-
-class PredictBody(BaseModel):
-    symbol: str
-    timeframe: str
-    candles: list[CandleIn]
-    headlines: list[HeadlineIn] = []
+#: The key id the baselines' answers are logged under (they run without the access gate).
+CLIENT = "bench"
 
 
 def fastapi_app() -> Any:
@@ -82,11 +91,11 @@ def fastapi_app() -> Any:
 
     @app.post("/signal")
     async def signal(body: dict[str, str]) -> Prediction:
-        return runtime.signal(body["symbol"], body["timeframe"])
+        return runtime.signal(body["symbol"], body["timeframe"], client=CLIENT)
 
     @app.post("/predict")
-    def predict(body: PredictBody) -> Prediction:
-        return runtime.predict(body.symbol, body.timeframe, body.candles, body.headlines)
+    def predict(body: PredictRequest) -> Prediction:
+        return runtime.predict(body.symbol, body.timeframe, body.candles, body.headlines, client=CLIENT)
 
     return app
 
@@ -100,13 +109,13 @@ class DefaultService:
 
     @bentoml.api
     def signal(self, symbol: str, timeframe: str) -> Prediction:
-        return self.runtime.signal(symbol, timeframe)
+        return self.runtime.signal(symbol, timeframe, client=CLIENT)
 
     @bentoml.api
     def predict(
         self, symbol: str, timeframe: str, candles: list[CandleIn], headlines: list[HeadlineIn]
     ) -> Prediction:
-        return self.runtime.predict(symbol, timeframe, candles, headlines)
+        return self.runtime.predict(symbol, timeframe, candles, headlines, client=CLIENT)
 
 
 # -- the world -----------------------------------------------------------------------------------
@@ -152,14 +161,29 @@ def prepare(home: Path) -> Settings:
     return settings
 
 
-def predict_body(settings: Settings) -> bytes:
+def issue_key(settings: Settings) -> str:
+    """A key allowed /signal and /predict with limits no load reaches."""
+    from alphapulse.access.keys import create_key
+    from alphapulse.store import make_engine
+
+    engine = make_engine(settings.database_url)
+    limits = {"signal": "1000000/second", "predict": "1000000/second"}
+    token = create_key(engine, f"bench-{uuid.uuid4().hex[:8]}", ["signal", "predict"], limits=limits).token
+    engine.dispose()
+    return token
+
+
+def predict_body(settings: Settings, bars: int | None = None) -> bytes:
+    """The last ``bars`` stored candles (default: the whole window the last bar needs) as a client sends
+    them."""
     from alphapulse.features import load_config, online_window_bars
     from alphapulse.money import to_text
     from alphapulse.store import make_engine
     from alphapulse.store.queries import load_candles
 
     engine = make_engine(settings.database_url)
-    window = load_candles(engine, "binance", SYMBOL, TIMEFRAME).iloc[-online_window_bars(load_config()) :]
+    count = bars or online_window_bars(load_config())
+    window = load_candles(engine, "binance", SYMBOL, TIMEFRAME).iloc[-count:]
     candles = [
         {
             "open_time": r.open_time.isoformat(),
@@ -207,13 +231,15 @@ def server(
         yield Running(kind, port, log)
 
 
-def answers_signal(port: int) -> Callable[[], bool]:
+def answers_signal(port: int, token: str) -> Callable[[], bool]:
     """Ready means answering ``/signal``: models loaded and precomputed features read."""
 
     def check() -> bool:
         try:
             body = {"symbol": SYMBOL, "timeframe": TIMEFRAME}
-            return httpx.post(f"http://127.0.0.1:{port}/signal", json=body).status_code == 200
+            headers = {API_KEY_HEADER: token}
+            url = f"http://127.0.0.1:{port}/signal"
+            return httpx.post(url, json=body, headers=headers).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -256,9 +282,34 @@ def load(wrk: list[str], url: str, body: Path | str, clients: int, seconds: int)
     ``wrk`` is the command with its script (a local wrk, or one in a container: the stack test's);
     ``body`` is the path wrk opens; ``failed`` counts non-2xx answers and socket errors.
     """
-    command = [*wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s"]
-    output = subprocess.run([*command, url, "--", str(body)], capture_output=True, text=True, check=True)
-    figures = json.loads(output.stdout.strip().splitlines()[-1])
+    command = _wrk_command(wrk, url, body, clients, seconds)
+    output = subprocess.run(command, capture_output=True, text=True, check=False)
+    if output.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {output.stdout} {output.stderr}")
+    return _figures(output.stdout)
+
+
+def load_beside(
+    wrk: list[str], cell: tuple[str, Path, int], other: tuple[str, Path, int], seconds: int
+) -> dict[str, float]:
+    """``cell`` (url, body, clients) measured while ``other`` loads the same server from its own wrk."""
+    url, body, clients = other
+    background = subprocess.Popen(
+        _wrk_command(wrk, url, body, clients, seconds + 2), stdout=subprocess.DEVNULL
+    )
+    try:
+        time.sleep(1.0)  # the other load under way first
+        return load(wrk, *cell, seconds)
+    finally:
+        background.wait()
+
+
+def _wrk_command(wrk: list[str], url: str, body: Path | str, clients: int, seconds: int) -> list[str]:
+    return [*wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s", url, "--", str(body)]
+
+
+def _figures(stdout: str) -> dict[str, float]:
+    figures = json.loads(stdout.strip().splitlines()[-1])
     return {
         "requests": float(figures["requests"]),
         "rps": figures["requests"] / (figures["duration_us"] / 1e6),
@@ -281,11 +332,11 @@ def median(runs: list[dict[str, float]], key: str) -> float:
 
 def print_table(results: Results) -> None:
     columns = ("req/s", "(min-max)", "p50 ms", "p95 ms", "p99 ms")
-    print(f"\n{'server':16} {'endpoint':9} {'clients':>7} {' '.join(f'{c:>11}' for c in columns)}  failed")
+    print(f"\n{'server':16} {'endpoint':22} {'clients':>7} {' '.join(f'{c:>11}' for c in columns)}  failed")
     for (kind, path, clients), runs in results.items():
         spread = f"{min(r['rps'] for r in runs):.0f}-{max(r['rps'] for r in runs):.0f}"
         print(
-            f"{kind:16} {path:9} {clients:>7} {median(runs, 'rps'):>11.0f} {spread:>11} "
+            f"{kind:16} {path:22} {clients:>7} {median(runs, 'rps'):>11.0f} {spread:>11} "
             f"{median(runs, 'p50'):>11.2f} {median(runs, 'p95'):>11.2f} {median(runs, 'p99'):>11.2f} "
             f"{sum(r['failed'] for r in runs):>7.0f}"
         )
@@ -320,6 +371,39 @@ def check_goals(results: Results) -> None:
         print(f"{'met   ' if met else 'MISSED'} {text}")
 
 
+def check_predict_goals(results: Results) -> None:
+    """The goals for ``/predict`` (the realistic request), beside bare FastAPI doing the same work, and
+    ``/signal`` while ``/predict`` is loaded."""
+    lines = []
+    for kind in ("alphapulse", "fastapi"):
+        one, eight = results.get((kind, "/predict", 1)), results.get((kind, "/predict", 8))
+        if one is None or eight is None:
+            continue
+        p50, p99, rps = median(one, "p50"), median(one, "p99"), median(eight, "rps")
+        goal = "" if kind == "alphapulse" else " (bare FastAPI, for comparison)"
+        lines += [
+            (f"{kind} /predict p50 with 1 client: {p50:.2f} ms{goal}", p50 <= 50),
+            (f"{kind} /predict p99 with 1 client: {p99:.2f} ms{goal}", p99 <= 200),
+            (f"{kind} /predict at 8 clients: {rps:.0f} req/s{goal}", rps >= 40),
+        ]
+    for kind in ("alphapulse", "fastapi"):
+        alone = results.get((kind, "/signal", MIXED_CLIENTS))
+        loaded = results.get((kind, "/signal + /predict load", MIXED_CLIENTS))
+        if alone is None or loaded is None:
+            continue
+        lines.append(
+            (
+                f"{kind} /signal p99 at {MIXED_CLIENTS} clients while {MIXED_CLIENTS} others load /predict: "
+                f"{median(loaded, 'p99'):.2f} ms (alone: {median(alone, 'p99'):.2f} ms; "
+                f"{median(loaded, 'rps'):.0f} vs {median(alone, 'rps'):.0f} req/s)",
+                median(loaded, "p99") <= 20 and all(r["requests"] > 0 for r in loaded),
+            )
+        )
+    print()
+    for text, met in lines:
+        print(f"{'met   ' if met else 'MISSED'} {text}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -347,22 +431,27 @@ def main() -> None:
             "bench.serve needs wrk on PATH (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)"
         )
     settings = prepare(args.home)
+    token = issue_key(settings)
     workers = args.workers or settings.serving_workers
     work = Path(tempfile.mkdtemp(prefix="alphapulse-bench-serve-"))
     script = work / "post.lua"
     script.write_text(WRK_SCRIPT)
     bodies = {
         "/signal": json.dumps({"symbol": SYMBOL, "timeframe": TIMEFRAME}).encode(),
-        "/predict": predict_body(settings),
+        "/predict": predict_body(settings, PREDICT_BARS),
+        "/predict (full window)": predict_body(settings),
     }
-    files = {path: work / f"{path.strip('/')}.json" for path in bodies}
+    #: What each row of the table posts to: its URL path.
+    routes = {"/signal": "/signal", "/predict": "/predict", "/predict (full window)": "/predict"}
+    files = {path: work / f"body-{number}.json" for number, path in enumerate(bodies)}
     for path, body in bodies.items():
         files[path].write_bytes(body)
     kinds = args.servers.split(",")
     endpoints = args.endpoints.split(",")
     print(
         f"{os.cpu_count()} cores; {args.rounds} rounds of {args.seconds} s per /signal cell; "
-        f"/predict sends {len(bodies['/predict']) // 1024} KiB; alphapulse runs {workers} worker(s)"
+        f"/predict sends {PREDICT_BARS} bars ({len(bodies['/predict']) / 1024:.1f} KiB), the full window "
+        f"{len(bodies['/predict (full window)']) // 1024} KiB; alphapulse runs {workers} worker(s)"
     )
     results: Results = {}
     with exit_on_termination(), ExitStack() as stack:
@@ -374,28 +463,45 @@ def main() -> None:
         ]
         for started in servers:
             what = f"{started.kind} on port {started.port} (log: {started.log})"
-            wait_until(answers_signal(started.port), timeout=300, what=what)
-        command = [wrk, "-s", str(script)]
+            wait_until(answers_signal(started.port, token), timeout=300, what=what)
+        command = [wrk, "-s", str(script), "-H", f"{API_KEY_HEADER}: {token}"]
         for started in servers:  # first requests: lazy imports, metric files, log tables
             for path in endpoints:
-                load(command, f"http://127.0.0.1:{started.port}{path}", files[path], 8, WARM_UP)
+                url = f"http://127.0.0.1:{started.port}{routes[path]}"
+                load(command, url, files[path], 8, WARM_UP)
         for round_number in range(1, args.rounds + 1):
             for path in endpoints:
                 seconds = args.seconds if path == "/signal" else args.seconds * 2
                 for clients in CONCURRENCY:
                     for started in servers:
-                        url = f"http://127.0.0.1:{started.port}{path}"
+                        url = f"http://127.0.0.1:{started.port}{routes[path]}"
                         load(command, url, files[path], clients, 1)  # warm-up: the server's caches
                         r = load(command, url, files[path], clients, seconds)
                         results.setdefault((started.kind, path, clients), []).append(r)
                         print(
-                            f"round {round_number} {started.kind:16} {path:9} {clients:>3} clients: "
+                            f"round {round_number} {started.kind:16} {path:22} {clients:>3} clients: "
                             f"{r['rps']:>6.0f} req/s, p99 {r['p99']:.2f} ms, failed {r['failed']:.0f}",
                             flush=True,
                         )
                         time.sleep(SETTLE)
+            if "/signal" in endpoints and "/predict" in endpoints:
+                for started in servers:
+                    if started.kind not in ("alphapulse", "fastapi"):
+                        continue
+                    base = f"http://127.0.0.1:{started.port}"
+                    signal = (f"{base}/signal", files["/signal"], MIXED_CLIENTS)
+                    predict = (f"{base}/predict", files["/predict"], MIXED_CLIENTS)
+                    r = load_beside(command, signal, predict, args.seconds)
+                    results.setdefault((started.kind, "/signal + /predict load", MIXED_CLIENTS), []).append(r)
+                    print(
+                        f"round {round_number} {started.kind:16} /signal beside {MIXED_CLIENTS} /predict "
+                        f"clients: {r['rps']:>6.0f} req/s, p99 {r['p99']:.2f} ms, failed {r['failed']:.0f}",
+                        flush=True,
+                    )
+                    time.sleep(SETTLE)
     print_table(results)
     check_goals(results)
+    check_predict_goals(results)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import decimal
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 #: NUMERIC(38, 18): 20 digits before the point, 18 after. The store enforces exactly this.
 MAX_INTEGER_DIGITS: Final = 20
@@ -34,6 +36,7 @@ DECIMAL_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 #: The same for values that cannot be negative (prices, quantities): no sign at all.
 UNSIGNED_DECIMAL_PATTERN: Final = r"^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _DECIMAL = re.compile(DECIMAL_PATTERN)
+_UNSIGNED_DECIMAL = re.compile(UNSIGNED_DECIMAL_PATTERN)
 #: Enough precision that no arithmetic on NUMERIC(38,18) values is ever rounded by the context.
 _CONTEXT: Final = decimal.Context(
     prec=MAX_PLAIN_DIGITS, traps=[decimal.InvalidOperation, decimal.DivisionByZero]
@@ -210,6 +213,26 @@ def _parse_non_negative(value: Any, info: Any) -> Decimal:
     return result
 
 
+def _wire(parse: Callable[[Any, Any], Decimal], grammar: re.Pattern[str]) -> Callable[[Any, Any], Decimal]:
+    """``parse`` for a Pydantic field, telling its two kinds of refusal apart by error type: a value that
+    is not in the documented form (a float, NaN, whitespace, a sign where none may be) breaks the schema
+    (``decimal_format``); one in the form but unusable (zero or out of range) is a ``value_error``. An
+    HTTP service answers the first 400 and the second 422."""
+
+    def validate(value: Any, info: Any) -> Decimal:
+        try:
+            return parse(value, info)
+        except MoneyError as error:
+            well_formed = (isinstance(value, int) and not isinstance(value, bool)) or (
+                isinstance(value, str) and grammar.fullmatch(value) is not None
+            )
+            if well_formed:
+                raise
+            raise PydanticCustomError("decimal_format", "{reason}", {"reason": str(error)}) from error
+
+    return validate
+
+
 def _field_name(info: Any) -> str:
     name = getattr(info, "field_name", None)
     return name if isinstance(name, str) else "value"
@@ -239,19 +262,19 @@ def _schema(description: str, *, signed: bool) -> WithJsonSchema:
 
 Price = Annotated[
     Decimal,
-    BeforeValidator(_parse_non_negative),
+    BeforeValidator(_wire(_parse_non_negative, _UNSIGNED_DECIMAL)),
     _AS_STRING,
     _schema("Price as an exact decimal string; never a float.", signed=False),
 ]
 Quantity = Annotated[
     Decimal,
-    BeforeValidator(_parse_non_negative),
+    BeforeValidator(_wire(_parse_non_negative, _UNSIGNED_DECIMAL)),
     _AS_STRING,
     _schema("Quantity/volume as an exact decimal string; never a float.", signed=False),
 ]
 Money = Annotated[
     Decimal,
-    BeforeValidator(_parse_signed),
+    BeforeValidator(_wire(_parse_signed, _DECIMAL)),
     _AS_STRING,
     _schema("Signed amount as an exact decimal string; never a float.", signed=True),
 ]

@@ -162,8 +162,42 @@ class Settings(BaseSettings):
         default=None, description="Where Prefect posts failed-flow-run notifications (Slack, Teams, ntfy...)."
     )
     work_pool: str = Field(default="hetzner-process", description="Prefect work pool the deployments run on.")
-    admin_api_key: SecretStr | None = Field(
-        default=None, description="Key for the service's admin endpoints (X-API-Key); unset refuses them all."
+    serving_limits_storage: str = Field(
+        default="memory://",
+        description="Where the service counts requests per key (the `limits` library's storage URI): "
+        "memory:// counts in each worker process (embedded mode); redis://host:6379/0 shares one count "
+        "between every worker and every replica.",
+    )
+    serving_key_limits: dict[str, str] = Field(
+        default={
+            "signal": "20/second;1000000/day",
+            "predict": "5/second;20000/day",
+            "admin": "1/second;1000/day",
+            "models": "5/second;100000/day",
+        },
+        description="Default rate limits and quotas per endpoint scope, each in `limits` notation, several "
+        "joined by ';' (e.g. 20/second;1000000/day); a key may carry its own (keys create --limit).",
+    )
+    serving_auth_failure_limit: str = Field(
+        default="10/minute",
+        description="Wrong keys a client address may present in this window; beyond it each further wrong "
+        "key's 401 is delayed (a second), so keys cannot be tried at speed.",
+    )
+    serving_predict_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="/predict requests computed at once per worker; more wait no longer than a bar's "
+        "computation and are then refused with 429, so a burst cannot starve /signal.",
+    )
+    serving_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Browser origins allowed to call the API (CORS), comma-separated; empty (the default): "
+        "no CORS headers at all.",
+    )
+    serving_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Networks (CIDR) of reverse proxies whose X-Forwarded-For names the client address, "
+        "comma-separated; the proxy itself is the client otherwise.",
     )
     shadow_challenger: bool = Field(
         default=False, description="Serve the champion and also score the challenger on every request."
@@ -198,7 +232,9 @@ class Settings(BaseSettings):
         description="Level of AlphaPulse's own log records and of the Prefect run logs (any case).",
     )
 
-    @field_validator("symbols", "news_feeds", mode="before")
+    @field_validator(
+        "symbols", "news_feeds", "serving_cors_origins", "serving_trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         """A JSON list, or comma-separated items (the shell-friendly form), blanks dropped."""

@@ -30,6 +30,7 @@ import psutil
 import pytest
 from sqlalchemy import select
 
+from alphapulse.access.keys import create_key
 from alphapulse.features import online_window_bars
 from alphapulse.money import to_text
 from alphapulse.serving.worker import STORE_CHECK_SECONDS
@@ -83,6 +84,15 @@ def world(cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> tuple
     return settings, served
 
 
+@pytest.fixture(scope="module")
+def key(world: tuple[Settings, ServedChampion]) -> dict[str, str]:
+    """The headers of a client's key, issued while the database is up."""
+    engine = make_engine(world[0].database_url)
+    token = create_key(engine, "outage-tests", ["signal", "predict"]).token
+    engine.dispose()
+    return {"X-API-Key": token}
+
+
 @contextmanager
 def _serving(settings: Settings, log: Path) -> Iterator[tuple[str, psutil.Process]]:
     """``bentoml serve`` with two workers on the settings' store, once it answers ``/readyz`` at all."""
@@ -124,7 +134,11 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(world: tuple[Settings, ServedChampion], server_log: Path) -> Iterator[tuple[str, psutil.Process]]:
+def server(
+    world: tuple[Settings, ServedChampion], server_log: Path, key: dict[str, str]
+) -> Iterator[tuple[str, psutil.Process]]:
+    """Started after the key is issued: each worker reads the key table as it starts, the copy it
+    verifies against during the outage."""
     settings, _served = world
     with _serving(settings, server_log) as started:
         base, _process = started
@@ -172,12 +186,15 @@ def _predict_body(served: ServedChampion) -> dict[str, Any]:
 
 
 def test_stale_signal_is_refused_with_the_bar_time(
-    world: tuple[Settings, ServedChampion], server: tuple[str, psutil.Process]
+    world: tuple[Settings, ServedChampion], server: tuple[str, psutil.Process], key: dict[str, str]
 ) -> None:
     base, _process = server
     _settings, served = world
-    response = httpx.post(f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
+    response = httpx.post(
+        f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, headers=key, timeout=30
+    )
     assert response.status_code == 503, response.text
+    assert response.json()["error"] == "stale"
     stale = response.json()["detail"]
     last = served.candles["open_time"].iloc[-1]
     assert stale["error"] == "stale"
@@ -201,6 +218,7 @@ def test_readiness_follows_the_database_and_the_workers_stay_up(
     world: tuple[Settings, ServedChampion],
     server: tuple[str, psutil.Process],
     server_log: Path,
+    key: dict[str, str],
 ) -> None:
     cluster = restarts_cluster
     base, process = server
@@ -229,12 +247,13 @@ def test_readiness_follows_the_database_and_the_workers_stay_up(
         during.append(_probe(base))
         time.sleep(0.1)
     # Models and features are in memory: answers go on (their log rows are dropped, not the answers).
-    predicted = httpx.post(f"{base}/predict", json=body, timeout=60)
+    predicted = httpx.post(f"{base}/predict", json=body, headers=key, timeout=60)
     assert predicted.status_code == 200, _with_log(predicted.text, server_log)
-    signal = httpx.post(f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
+    signal = httpx.post(
+        f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, headers=key, timeout=30
+    )
     assert signal.status_code == 503, _with_log(signal.text, server_log)
-    assert isinstance(signal.json()["detail"], dict), _with_log(signal.text, server_log)
-    assert signal.json()["detail"]["error"] == "stale", _with_log(signal.text, server_log)
+    assert signal.json()["error"] == "stale", _with_log(signal.text, server_log)
     assert {status for status, _ in during} == {503}
     slowest = max(seconds for _, seconds in probes + during)
     assert slowest < PROBE_BUDGET, f"a /readyz took {slowest:.2f} s while the database was down"
@@ -249,7 +268,7 @@ def test_readiness_follows_the_database_and_the_workers_stay_up(
     )
 
     # And the store is used again: a new answer reaches the prediction log.
-    answer = httpx.post(f"{base}/predict", json=body, timeout=60).json()
+    answer = httpx.post(f"{base}/predict", json=body, headers=key, timeout=60).json()
     engine = make_engine(settings.database_url)
 
     def logged() -> bool:
@@ -280,7 +299,7 @@ def _ready_again(base: str) -> float:
 
 
 def test_workers_started_without_the_database_wait_unready_then_recover(
-    cluster: PgCluster, world: tuple[Settings, ServedChampion], tmp_path: Path
+    cluster: PgCluster, world: tuple[Settings, ServedChampion], tmp_path: Path, key: dict[str, str]
 ) -> None:
     """The crash loop itself: workers that start while the database is down used to die in their
     constructor, be restarted, and die again, with nobody answering ``/readyz``."""
@@ -298,11 +317,14 @@ def test_workers_started_without_the_database_wait_unready_then_recover(
             assert {status for status, _ in probes} == {503}
             slowest = max(seconds for _, seconds in probes)
             assert slowest < PROBE_BUDGET, f"a /readyz took {slowest:.2f} s"
-            # No worker could read the features: the store is unreachable, not "no features" (a 404).
-            signal = httpx.post(f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
+            # No worker could read the features, nor the keys: the store is unreachable, not "no features"
+            # (a 404) nor "no such key" (a 401).
+            signal = httpx.post(
+                f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, headers=key, timeout=30
+            )
             log = tmp_path / "serve.log"
             assert signal.status_code == 503, _with_log(signal.text, log)
-            assert signal.json()["detail"]["error"] == "store_unreachable", _with_log(signal.text, log)
+            assert signal.json()["error"] == "store_unreachable", _with_log(signal.text, log)
             assert _workers(process) == workers, "workers were restarted while the database was down"
             assert "not ready" in (tmp_path / "serve.log").read_text()
             cluster.start()

@@ -30,6 +30,7 @@ from alphapulse.store import current_revision, head_revision, make_engine, upgra
 from alphapulse.timeframes import TIMEFRAME_EXAMPLES, parse_since, timeframe_seconds
 
 if TYPE_CHECKING:
+    from alphapulse.access import IssuedKey, KeyInfo
     from alphapulse.training.train import TrainingReport
     from flows.pipeline import PipelineResult
 
@@ -138,9 +139,13 @@ deploy_app = typer.Typer(
     help="Blue-green rollout of the Bento behind Caddy: the deployer and its client.", no_args_is_help=True
 )
 metrics_app = typer.Typer(help="The pipeline's state as Prometheus metrics.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys of the service's clients: create, list, rotate, revoke.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()
@@ -539,6 +544,90 @@ def model_bento(
         console.print(f"exported {release.tag} to {release.exported_to}")
     if tag_file is not None:
         tag_file.write_text(release.tag + "\n", encoding="utf-8")
+
+
+KeyArgument = Annotated[str, typer.Argument(help="Key id, or the name of the client's active key")]
+
+
+def _issued(issued: IssuedKey, as_json: bool, title: str) -> None:
+    """The token once, on stdout; the warning on stderr, so that --json stays one document."""
+    if as_json:
+        print_json({**_key_json(issued.info), "token": issued.token})
+    else:
+        console.print(render.keys_table([issued.info], title=title))
+        console.print(issued.token, markup=False, highlight=False, soft_wrap=True)
+    err_console.print(
+        "[yellow]warning:[/] the token is shown only now and cannot be recovered: store it safely"
+    )
+
+
+def _key_json(info: KeyInfo) -> dict[str, Any]:
+    return {"key_id": info.key_id, "name": info.name, "scopes": info.scopes, "limits": info.limits}
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="The client's name (one active key per name)")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="What the key may call: signal, predict, admin, models; repeat for several"),
+    ],
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(help="SCOPE=LIMITS overriding the defaults, e.g. 'predict=100/second;5000/day'; repeat"),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue a key for a client; its token is printed once."""
+    from alphapulse.access import AccessKeyError
+    from alphapulse.pipeline.keys import create_key, parse_limit_options
+
+    with _refusing(AccessKeyError):
+        issued = create_key(get_settings(), name, scope, parse_limit_options(limit or []))
+    _issued(issued, as_json, "New API key")
+
+
+@keys_app.command("list")
+def keys_list(
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked keys")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Keys with their scopes and limits (never a secret)."""
+    from alphapulse.pipeline.keys import list_keys
+
+    infos = list_keys(get_settings(), include_revoked=include_revoked)
+    if as_json:
+        print_json(infos)
+        return
+    if not infos:
+        console.print("no API keys yet (run `alphapulse keys create`)")
+        return
+    console.print(render.keys_table(infos))
+
+
+@keys_app.command("rotate")
+def keys_rotate(key: KeyArgument, as_json: JsonOption = False) -> None:
+    """Replace a key by a new one with the same name, scopes and limits; the old one stops working now."""
+    from alphapulse.access import AccessKeyError
+    from alphapulse.pipeline.keys import rotate_key
+
+    with _refusing(AccessKeyError):
+        issued = rotate_key(get_settings(), key)
+    _issued(issued, as_json, "Rotated API key")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: KeyArgument, as_json: JsonOption = False) -> None:
+    """Stop a key from working, from the next request on."""
+    from alphapulse.access import AccessKeyError
+    from alphapulse.pipeline.keys import revoke_key
+
+    with _refusing(AccessKeyError):
+        info = revoke_key(get_settings(), key)
+    if as_json:
+        print_json(info)
+        return
+    console.print(f"revoked {info.key_id} ({info.name})")
 
 
 @deploy_app.command("serve")

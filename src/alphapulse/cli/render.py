@@ -17,6 +17,7 @@ from rich.table import Table
 from alphapulse.settings import Settings
 
 if TYPE_CHECKING:
+    from alphapulse.access import KeyInfo
     from alphapulse.monitoring.drift import MissingColumn
     from alphapulse.pipeline.features import FeatureSetReport
     from alphapulse.pipeline.ingest import IngestReport
@@ -238,6 +239,23 @@ def versions_table(name: str, infos: list[VersionInfo]) -> Table:
             f"{info.data_start[:16]} .. {info.data_end[:16]}",
             info.feature_version[:12],
             info.gate if info.gate == "promoted" else f"{info.gate}: {info.reason.split(' | ')[0]}",
+        )
+    return table
+
+
+def keys_table(infos: Sequence[KeyInfo], *, title: str = "API keys") -> Table:
+    """Never a secret nor a hash: neither is in ``KeyInfo``."""
+    columns = ("key id", "name", "scopes", "limits", "created", "revoked", "replaced by")
+    table = _folding_table(title, columns)
+    for info in infos:
+        table.add_row(
+            info.key_id,
+            info.name,
+            ", ".join(info.scopes),
+            "\n".join(f"{scope}: {notation}" for scope, notation in info.limits.items()) or "defaults",
+            f"{info.created_at:%Y-%m-%d %H:%M}",
+            f"{info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "",
+            info.replaced_by or "",
         )
     return table
 

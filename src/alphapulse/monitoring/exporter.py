@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, select
 from alphapulse.monitoring.outcomes import resolved_outcomes, summarize_outcomes
 from alphapulse.quality import candle_dataset
 from alphapulse.settings import Settings
-from alphapulse.sources.bundled import pipeline_exchange
+from alphapulse.sources.modelled import pipeline_exchange
 from alphapulse.store import CANDLES, QUALITY_FINDINGS
 from alphapulse.timeframes import timeframe_delta
 

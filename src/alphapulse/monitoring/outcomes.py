@@ -8,6 +8,7 @@ every figure is per bar; the request count is kept beside it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,9 @@ from sqlalchemy import Engine, func, select
 from alphapulse.store import PREDICTIONS
 from alphapulse.store.queries import load_candles
 from alphapulse.timeframes import timeframe_delta
+
+#: Two-sided 95% normal quantile.
+WILSON_Z = 1.959963984540054
 
 OUTCOME_COLUMNS = [
     "model_version",
@@ -42,6 +46,9 @@ class OutcomeSummary:
     resolved: int
     #: Share of resolved bars whose direction was right.
     accuracy: float
+    #: Wilson 95% interval of the accuracy (NaN without resolved bars).
+    accuracy_low: float
+    accuracy_high: float
     mean_return_when_long: float
 
 
@@ -93,6 +100,7 @@ def summarize_outcomes(outcomes: pd.DataFrame) -> list[OutcomeSummary]:
     for (version, role), group in outcomes.groupby(["model_version", "role"], sort=True):
         resolved = group.dropna(subset=["realized_return"])
         longs = resolved[resolved["direction"] == "up"]["realized_return"]
+        low, high = wilson_interval(int(resolved["correct"].sum()), len(resolved))
         summaries.append(
             OutcomeSummary(
                 model_version=str(version),
@@ -101,10 +109,24 @@ def summarize_outcomes(outcomes: pd.DataFrame) -> list[OutcomeSummary]:
                 bars=len(group),
                 resolved=len(resolved),
                 accuracy=float(resolved["correct"].mean()) if len(resolved) else float("nan"),
+                accuracy_low=low,
+                accuracy_high=high,
                 mean_return_when_long=float(longs.mean()) if len(longs) else float("nan"),
             )
         )
     return summaries
+
+
+def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """Wilson's score interval of a proportion: unlike the normal approximation it stays inside [0, 1]
+    and is honest for the few dozen bars a new champion has resolved."""
+    if trials == 0:
+        return float("nan"), float("nan")
+    share = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (share + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alphapulse.settings import Settings
-from alphapulse.sources.bundled import pipeline_exchange
+from alphapulse.sources.modelled import pipeline_exchange
 
 
 @dataclass(frozen=True)

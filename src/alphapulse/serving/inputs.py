@@ -2,7 +2,8 @@
 
 Per-candle checks are in ``schemas``; here are the ones across candles: order, duplicates, the bar
 grid, bars that have not closed yet, and whether the window reaches back to the last bar's anchor (the
-feature set's real minimum, see ``features.matrix``). Each refusal names the offending field.
+feature set's real minimum, see ``features.matrix``), when the client's bars are to be the whole window
+(``serving.history`` completes a shorter one from the store). Each refusal names the offending field.
 """
 
 from __future__ import annotations
@@ -40,6 +41,32 @@ class OnlineWindow:
 def online_window(
     candles: Sequence[CandleIn], headlines: Sequence[HeadlineIn], config: FeatureConfig, now: datetime
 ) -> OnlineWindow:
+    """The client's bars alone as the computation window: they must reach back to the last bar's anchor."""
+    times = checked_times(candles, config, now)
+    anchor = anchor_time(pd.Timestamp(times[-1]), config).to_pydatetime()
+    if times[0] > anchor:
+        raise InputError("candles", short_window(times, anchor, config))
+    return client_window(candles, times, headlines, anchor)
+
+
+def client_window(
+    candles: Sequence[CandleIn], times: Sequence[datetime], headlines: Sequence[HeadlineIn], anchor: datetime
+) -> OnlineWindow:
+    """The window of the client's bars (``times``: their checked open times, reaching ``anchor``)."""
+    rows = [
+        {**candle.model_dump(), "open_time": moment} for candle, moment in zip(candles, times, strict=True)
+    ]
+    window_start = next(moment for moment in times if moment >= anchor)
+    return OnlineWindow(
+        candles=candles_frame(rows),
+        news=headlines_frame(headlines),
+        window_start=window_start,
+        as_of=times[-1],
+    )
+
+
+def checked_times(candles: Sequence[CandleIn], config: FeatureConfig, now: datetime) -> list[datetime]:
+    """The candles' open times (UTC) once they are strictly ascending, on the grid and closed."""
     if not candles:
         raise InputError("candles", "no candles sent")
     timeframe = config.timeframe
@@ -61,21 +88,22 @@ def online_window(
         raise InputError(
             f"candles[{len(times) - 1}].open_time", f"the {timeframe} bar at {last} has not closed"
         )
-    anchor = anchor_time(pd.Timestamp(last), config).to_pydatetime()
-    if times[0] > anchor:
-        raise InputError(
-            "candles",
-            f"{len(times)} candles from {times[0].isoformat()}; the bar at {last.isoformat()} needs candles "
-            f"from {anchor.isoformat()} (the last {online_window_bars(config)} closed bars always suffice)",
-        )
-    rows = [
-        {**candle.model_dump(), "open_time": moment} for candle, moment in zip(candles, times, strict=True)
-    ]
-    news = news_frame(
+    return times
+
+
+def short_window(times: Sequence[datetime], anchor: datetime, config: FeatureConfig) -> str:
+    """Why candles starting after the last bar's anchor cannot be answered from themselves alone."""
+    return (
+        f"{len(times)} candles from {times[0].isoformat()}; the bar at {times[-1].isoformat()} needs candles "
+        f"from {anchor.isoformat()} (the last {online_window_bars(config)} closed bars always suffice)"
+    )
+
+
+def headlines_frame(headlines: Sequence[HeadlineIn]) -> pd.DataFrame:
+    """The client's headlines as the news frame the feature builder takes."""
+    return news_frame(
         [
             {"published_at": h.published_at, "title": h.title, "summary": None, "source": "request"}
             for h in headlines
         ]
     )
-    window_start = next(moment for moment in times if moment >= anchor)
-    return OnlineWindow(candles=candles_frame(rows), news=news, window_start=window_start, as_of=last)

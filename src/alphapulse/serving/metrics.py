@@ -56,6 +56,27 @@ SIGNAL_PUBLISHED = bentoml.metrics.Gauge(
 )
 
 
+AUTH_FAILURES = bentoml.metrics.Counter(
+    name="alphapulse_auth_failures",
+    documentation="Requests refused for want of a valid API key, by reason (missing, invalid).",
+    labelnames=["reason"],
+)
+REFUSED = bentoml.metrics.Counter(
+    name="alphapulse_access_refused",
+    documentation="Authenticated requests (or locked-out addresses) refused by the access gate, by reason "
+    "(scope, rate_limited, locked_out, busy) and endpoint scope.",
+    labelnames=["reason", "scope"],
+)
+
+
+def auth_failed(reason: str) -> None:
+    AUTH_FAILURES.labels(reason=reason).inc()
+
+
+def refused(reason: str, scope: str) -> None:
+    REFUSED.labels(reason=reason, scope=scope).inc()
+
+
 def observe(endpoint: str, direction: str, role: str, model_version: str, seconds: float | None) -> None:
     """Count one answer; ``seconds`` (the champion's, per request) feeds the latency histogram."""
     PREDICTIONS.labels(endpoint=endpoint, direction=direction, role=role, model_version=model_version).inc()

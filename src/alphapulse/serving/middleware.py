@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from http import HTTPStatus
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from alphapulse.serving.asgi import ASGIApp, Message, Receive, Scope, Send
+from alphapulse.serving.errors import problem
 
 ACCEPTED = frozenset({b"application/json", b""})
 
@@ -29,7 +24,11 @@ class JsonOnly:
         if scope["type"] == "http" and scope["method"] == "POST":
             media_type = _media_type(scope)
             if media_type not in ACCEPTED:
-                await _refuse(send, media_type.decode("latin-1"))
+                shown = media_type[:64].decode("latin-1")
+                await problem(
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                    f"Content-Type {shown!r} is not supported; send application/json",
+                ).send(send)
                 return
         await self.app(scope, receive, send)
 
@@ -39,18 +38,6 @@ def _media_type(scope: Scope) -> bytes:
         if name == b"content-type":
             return bytes(value).split(b";", 1)[0].strip().lower()
     return b""
-
-
-async def _refuse(send: Send, media_type: str) -> None:
-    body = json.dumps({"error": f"Content-Type {media_type!r} is not supported; send application/json"})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 415,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body.encode()})
 
 
 class RecycleConnections:

@@ -30,11 +30,13 @@ LOGGER = logging.getLogger(__name__)
 
 
 def prediction_row(
-    answer: Prediction, *, role: Role, window_start: datetime, created_at: datetime
+    answer: Prediction, *, role: Role, window_start: datetime, created_at: datetime, client: str
 ) -> dict[str, Any]:
-    """The ``predictions`` row of one answer; ``window_start`` is the first bar its features read."""
+    """The ``predictions`` row of one answer; ``window_start`` is the first bar its features read,
+    ``client`` the id of the API key that asked."""
     return {
         "request_id": answer.request_id,
+        "client": client,
         "role": role,
         "symbol": answer.symbol,
         "timeframe": answer.timeframe,

@@ -20,13 +20,12 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from alphapulse.features import build_online
 from alphapulse.serving import metrics
-from alphapulse.serving.admin import authorize
 from alphapulse.serving.answer import direction, prediction
 from alphapulse.serving.bundle import ServedModel
 from alphapulse.serving.freshness import ensure_fresh
-from alphapulse.serving.inputs import online_window
+from alphapulse.serving.history import Computed, PredictHistory
+from alphapulse.serving.performance import PerformanceCache
 from alphapulse.serving.predlog import PredictionWriter, prediction_row
 from alphapulse.serving.schemas import (
     BatchPrediction,
@@ -34,11 +33,13 @@ from alphapulse.serving.schemas import (
     FeatureRowIn,
     HeadlineIn,
     ModelSetInfo,
+    PerformanceInfo,
     Prediction,
 )
 from alphapulse.serving.scores import LatestScores, Scorer, score
 from alphapulse.serving.worker import Worker
 from alphapulse.settings import Settings
+from alphapulse.sources.modelled import pipeline_exchange
 from alphapulse.store import make_engine
 
 #: Seconds a thread may hold the GIL while another waits (CPython's default is 5 ms). The prediction
@@ -60,13 +61,23 @@ class _Answered:
 class ServingRuntime:
     """One worker's request handling: each endpoint's answer, and its rows for the prediction log."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, bento: str | None = None) -> None:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self._settings = settings
+        self._bento = bento
         self._engine = make_engine(settings.database_url)
         self._writer = PredictionWriter(self._engine)
         self._latest_scores = LatestScores()
         self._worker = Worker(settings, self._engine)
+        self._performance = PerformanceCache(self._engine, pipeline_exchange(settings))
+        #: ``/predict``'s store candles and memo of computed rows; it reads the store only while the
+        #: worker's health check sees it answering.
+        self._history = PredictHistory(
+            self._engine,
+            pipeline_exchange(settings),
+            refresh_seconds=settings.serving_refresh_seconds,
+            store_up=lambda: self._worker._store.reachable,
+        )
 
     @property
     def ready(self) -> bool:
@@ -77,30 +88,43 @@ class ServingRuntime:
         self._writer.close()
         self._engine.dispose()
 
-    def models(self) -> ModelSetInfo:
-        return self._worker.models.current.describe()
+    def status(self) -> ModelSetInfo:
+        """What this worker serves, since when, from which Bento."""
+        return self._worker.models.current.describe().model_copy(update={"bento": self._bento})
 
-    def admin_reload(self, api_key: str | None) -> ModelSetInfo:
+    def performance(self) -> PerformanceInfo:
+        return self._performance.get(self._worker.models.current)
+
+    def admin_reload(self) -> ModelSetInfo:
         """Reload every worker: this one now, the others within a poll of the marker file."""
-        authorize(self._settings.admin_api_key, api_key)
-        return self._worker.models.reload_everywhere().describe()
+        self._worker.models.reload_everywhere()
+        return self.status()
 
     def predict(
-        self, symbol: str, timeframe: str, candles: Sequence[CandleIn], headlines: Sequence[HeadlineIn]
+        self,
+        symbol: str,
+        timeframe: str,
+        candles: Sequence[CandleIn],
+        headlines: Sequence[HeadlineIn],
+        *,
+        client: str,
     ) -> Prediction:
-        """Features from the client's candles (the same builder as training), then the champion."""
+        """Features of the client's last bar (the same builder as training) on the client's bars, completed
+        from the store's when they do not reach back to the bar's anchor (``serving.history``), then the
+        champion."""
         started = time.perf_counter()
         request_id = _request_id()
         models = self._worker.models.current.answering(symbol, timeframe)
-        computed: dict[str, tuple[pd.DataFrame, datetime]] = {}
+        now = datetime.now(UTC)
+        computed: dict[str, Computed] = {}
         answers = []
         for model in models.roles:
             version = model.predictor.feature_version
             if version not in computed:
-                window = online_window(candles, headlines, model.config, datetime.now(UTC))
-                features = build_online(window.candles, window.news, model.config)
-                computed[version] = (features, window.window_start)
-            features, window_start = computed[version]
+                computed[version] = self._history.features(
+                    symbol, version, model.config, candles, headlines, now
+                )
+            features, window_start = computed[version].features, computed[version].window_start
             answers.append(
                 self._answer(
                     "predict",
@@ -115,9 +139,9 @@ class ServingRuntime:
                     datetime.now(UTC),
                 )
             )
-        return self._log(answers)
+        return self._log(answers, client)
 
-    def signal(self, symbol: str, timeframe: str) -> Prediction:
+    def signal(self, symbol: str, timeframe: str, *, client: str) -> Prediction:
         """The latest closed bar from precomputed features: a lookup and one model call per new bar; a bar
         older than ``serving_max_age_bars`` is a ``StaleBarError`` (503), never a silent old answer, and
         features this worker has not read are a ``StoreUnreachableError`` (503), not "no features"."""
@@ -143,7 +167,7 @@ class ServingRuntime:
                     now,
                 )
             )
-        return self._log(answers)
+        return self._log(answers, client)
 
     def predict_batch(self, rows: Sequence[FeatureRowIn]) -> list[BatchPrediction]:
         """Champion probabilities for precomputed feature rows; a row the model cannot score gets its
@@ -212,12 +236,13 @@ class ServingRuntime:
         metrics.observe(endpoint, answer.direction, model.role, answer.model.version, elapsed)
         return _Answered(model, answer, window_start)
 
-    def _log(self, answers: list[_Answered]) -> Prediction:
-        """Queue every model's answer for the prediction log; the champion's (the first) is returned."""
+    def _log(self, answers: list[_Answered], client: str) -> Prediction:
+        """Queue every model's answer for the prediction log, attributed to the client's key id; the
+        champion's (the first) is returned."""
         now = datetime.now(UTC)
         for one in answers:
             row = prediction_row(
-                one.answer, role=one.model.role, window_start=one.window_start, created_at=now
+                one.answer, role=one.model.role, window_start=one.window_start, created_at=now, client=client
             )
             self._writer.submit(row)
         return answers[0].answer

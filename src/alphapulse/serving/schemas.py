@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from alphapulse.money import Price, Quantity, to_text
 
@@ -31,6 +31,9 @@ def _positive(value: Decimal) -> Decimal:
 
 WirePrice = Annotated[Price, AfterValidator(_positive)]
 Symbol = Annotated[str, Field(min_length=1, max_length=32, examples=["BTC/USDT"])]
+#: Most candles and headlines one /predict may send (the body cap in ``serving.endpoints`` also holds).
+MAX_CANDLES = 20_000
+MAX_HEADLINES = 20_000
 Timeframe = Annotated[str, Field(min_length=2, max_length=8, examples=["1h"])]
 
 
@@ -114,12 +117,6 @@ class StaleBar(_Wire):
     max_age_seconds: float
 
 
-class StaleSignal(_Wire):
-    """The body of ``/signal``'s 503 answer (FastAPI's ``detail`` envelope, as for its other errors)."""
-
-    detail: StaleBar
-
-
 class StoreUnreachable(_Wire):
     """Why ``/signal`` could not answer: this worker has not read the instrument's features, because the
     store has not answered since it loaded the model (it started, or reloaded, during a database outage).
@@ -132,10 +129,29 @@ class StoreUnreachable(_Wire):
     feature_set: str
 
 
-class UnreachableSignal(_Wire):
-    """The body of ``/signal``'s other 503 answer, in the same envelope as :class:`StaleSignal`."""
+class ErrorBody(_Wire):
+    """Every 4xx and 5xx answer of the service, whichever layer refused (access, schema, library).
 
-    detail: StoreUnreachable
+    ``error`` is a stable code a client can branch on; ``message`` is for people and never longer than
+    ``MAX_MESSAGE`` characters, whatever the request held; ``field`` is the JSON path of the culprit
+    when one field is to blame; ``detail`` carries the structured facts of a 503 (a stale bar, a store
+    this worker could not read).
+    """
+
+    error: str = Field(examples=["invalid_request"])
+    message: str = Field(examples=["candles[3].close: 1.5 is a float; send a decimal string"])
+    field: str | None = Field(default=None, examples=["candles[3].close"])
+    detail: StaleBar | StoreUnreachable | None = None
+
+
+class PredictRequest(_Wire):
+    """``POST /predict``: the client's latest closed bars of one instrument (ascending) and, optionally,
+    headlines; the service completes the window from its store (docs/SERVING.md)."""
+
+    symbol: Symbol
+    timeframe: Timeframe
+    candles: list[CandleIn] = Field(min_length=1, max_length=MAX_CANDLES)
+    headlines: list[HeadlineIn] = Field(default=[], max_length=MAX_HEADLINES)
 
 
 class FeatureRowIn(_Wire):
@@ -143,7 +159,8 @@ class FeatureRowIn(_Wire):
 
     symbol: Symbol
     timeframe: Timeframe
-    features: dict[str, float | None]
+    #: Strict: JSON numbers only (``true`` is not 1.0).
+    features: dict[str, Annotated[float, Strict()] | None]
 
 
 class BatchPrediction(_Wire):
@@ -177,23 +194,51 @@ class ModelSetInfo(_Wire):
 
     models: list[ServedModelInfo]
     shadow: bool
+    bento: str | None = Field(
+        default=None, description="Tag of the Bento this worker runs (null when served from a checkout)."
+    )
+
+
+class ModelPerformance(_Wire):
+    """One model version's live record on the bars it answered, one prediction per bar (the first)."""
+
+    symbol: str
+    timeframe: str
+    role: Role
+    model_version: str
+    horizon_bars: int = Field(description="Bars after the answered bar at which the outcome is judged.")
+    requests: int = Field(description="Answers given (prediction-log rows).")
+    bars: int = Field(description="Distinct bars answered.")
+    resolved: int = Field(description="Bars whose outcome is known.")
+    accuracy: float | None = Field(description="Share of resolved bars whose direction was right.")
+    accuracy_low: float | None = Field(description="Lower end of the Wilson 95% interval of accuracy.")
+    accuracy_high: float | None = Field(description="Upper end of the Wilson 95% interval of accuracy.")
+
+
+class PerformanceInfo(_Wire):
+    """``GET /models/performance``: live accuracy of every served instrument's models."""
+
+    computed_at: datetime
+    models: list[ModelPerformance]
 
 
 __all__ = [
     "BatchPrediction",
     "CandleIn",
     "Direction",
+    "ErrorBody",
     "FeatureRowIn",
     "HeadlineIn",
+    "ModelPerformance",
     "ModelRef",
     "ModelSetInfo",
+    "PerformanceInfo",
+    "PredictRequest",
     "Prediction",
     "Role",
     "ServedModelInfo",
     "StaleBar",
-    "StaleSignal",
     "StoreUnreachable",
     "Symbol",
     "Timeframe",
-    "UnreachableSignal",
 ]

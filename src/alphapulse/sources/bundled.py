@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from alphapulse.settings import Settings, get_settings
+from alphapulse.settings import get_settings
 from alphapulse.sources.csv_candles import CsvSource, read_candle_csv
+from alphapulse.sources.modelled import BUNDLED_EXCHANGE
 from alphapulse.sources.news import read_headline_dataset
 from alphapulse.store.queries import candles_frame, news_frame
 
 CANDLES_FILE = "ohlcv/binance_btcusdt_1h_2020-10_2025-10.csv.gz"
-CANDLES_SOURCE = CsvSource(exchange="binance", symbol="BTC/USDT", timeframe="1h")
+CANDLES_SOURCE = CsvSource(exchange=BUNDLED_EXCHANGE, symbol="BTC/USDT", timeframe="1h")
 HEADLINES_FILE = "news/cryptonews_2021-10_2022-07.csv.gz"
 
 
@@ -27,8 +28,3 @@ def bundled_candles() -> pd.DataFrame:
 
 def bundled_news() -> pd.DataFrame:
     return news_frame(read_headline_dataset(bundled_path(HEADLINES_FILE)))
-
-
-def pipeline_exchange(settings: Settings) -> str:
-    """The exchange whose candles the pipeline models: the configured one, else the bundled data's."""
-    return settings.exchange or CANDLES_SOURCE.exchange

@@ -3,6 +3,7 @@
 from alphapulse.store.engine import make_engine
 from alphapulse.store.migrate import current_revision, ensure_schema, head_revision, upgrade
 from alphapulse.store.tables import (
+    API_KEYS,
     CANDLE_CORRECTIONS,
     CANDLES,
     FEATURE_SETS,
@@ -11,6 +12,7 @@ from alphapulse.store.tables import (
     PREDICTIONS,
     QUALITY_FINDINGS,
     RETRAIN_REQUESTS,
+    ApiKey,
     Candle,
     CandleCorrection,
     FeatureSetRecord,
@@ -25,6 +27,7 @@ from alphapulse.store.tables import (
 from alphapulse.store.upsert import Audit, Change, OnChange, UpsertResult, upsert
 
 __all__ = [
+    "API_KEYS",
     "CANDLES",
     "CANDLE_CORRECTIONS",
     "FEATURE_SETS",
@@ -33,6 +36,7 @@ __all__ = [
     "PREDICTIONS",
     "QUALITY_FINDINGS",
     "RETRAIN_REQUESTS",
+    "ApiKey",
     "Audit",
     "Candle",
     "CandleCorrection",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Index, Integer, String, Table, Text, text
 from sqlmodel import Field, SQLModel
 
 from alphapulse.store.types import ExactDecimal, UTCDateTime
@@ -161,6 +161,8 @@ class PredictionLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     request_id: str = Field(sa_column=Column(String(64), nullable=False))
+    #: Id of the API key that asked (``api_keys.key_id``; never the secret); null for older rows.
+    client: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     role: str = Field(sa_column=Column(String(16), nullable=False))
     symbol: str = Field(sa_column=Column(String(32), nullable=False))
     timeframe: str = Field(sa_column=Column(String(8), nullable=False))
@@ -192,6 +194,41 @@ class RetrainRequest(SQLModel, table=True):
     reasons: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class ApiKey(SQLModel, table=True):
+    """A client's key to the service's public API: who it is, what it may call, how often.
+
+    Only the sha256 of the token is kept (alphapulse.access.keys says why that suffices); the token itself
+    exists in clear once, when issued. A rotation revokes the old row and names its successor, so a name
+    keeps its history while at most one of its keys is active.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        Index("ix_api_keys_key_id", "key_id", unique=True),
+        Index("ix_api_keys_name", "name"),
+        # At most one active key per name, even when two commands create one at the same moment.
+        Index(
+            "ix_api_keys_active_name",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    key_id: str = Field(sa_column=Column(String(16), nullable=False))
+    name: str = Field(sa_column=Column(String(64), nullable=False))
+    #: Comma-joined, sorted scope names.
+    scopes: str = Field(sa_column=Column(String(64), nullable=False))
+    #: JSON object scope -> ``limits`` notation overriding the settings' defaults; null keeps them all.
+    limits: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    secret_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    replaced_by: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+
+
 metadata = SQLModel.metadata
 
 
@@ -210,3 +247,4 @@ FEATURE_SETS = table_of(FeatureSetRecord)
 PREDICTIONS = table_of(PredictionLog)
 RETRAIN_REQUESTS = table_of(RetrainRequest)
 ONLINE_FEATURES = table_of(OnlineFeatureRow)
+API_KEYS = table_of(ApiKey)

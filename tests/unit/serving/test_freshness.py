@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alphapulse.serving.errors import refusal
 from alphapulse.serving.freshness import StaleBarError, bar_age, ensure_fresh, freshness_note
-from alphapulse.serving.schemas import StaleSignal
 
 BAR = datetime(2025, 10, 1, 12, tzinfo=UTC)
 
@@ -33,8 +33,8 @@ def test_an_older_bar_is_refused_with_its_time_age_and_the_limit() -> None:
     assert stale.symbol == "BTC/USDT"
     assert "2025-10-01T12:00:00+00:00" in stale.reason
     assert "ALPHAPULSE_SERVING_MAX_AGE_BARS" in stale.reason
-    body = StaleSignal(detail=stale).model_dump(mode="json")
-    assert body["detail"]["error"] == "stale"
+    body = refusal(StaleBarError(stale)).body.model_dump(mode="json")
+    assert body["error"] == body["detail"]["error"] == "stale"
     assert body["detail"]["bar_close_time"] == "2025-10-01T13:00:00Z"
 
 

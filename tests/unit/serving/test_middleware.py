@@ -29,7 +29,8 @@ def test_only_json_bodies_reach_the_service() -> None:
     assert _post(None).status_code == 200
     refused = _post("multipart/form-data")
     assert refused.status_code == 415
-    assert "multipart/form-data" in refused.json()["error"]
+    assert "multipart/form-data" in refused.json()["message"]
+    assert refused.json()["error"] == "unsupported_media_type"
 
 
 def _connection_headers(every: int, requests: int) -> list[str | None]:

@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from bentoml._internal.configuration.containers import BentoMLContainer
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from alphapulse.features import (
@@ -24,7 +23,6 @@ from alphapulse.features import (
 )
 from alphapulse.features.latest import publish_latest
 from alphapulse.serving import CandleIn, FeatureRowIn, InputError, NoFeaturesError, ServingRuntime
-from alphapulse.serving.admin import UnauthorizedError
 from alphapulse.serving.bundle import store_of
 from alphapulse.serving.schemas import ModelRef
 from alphapulse.settings import Settings
@@ -35,7 +33,7 @@ from alphapulse.store import PREDICTIONS, make_engine, upgrade
 from alphapulse.store.queries import candles_frame, news_frame
 from tests.unit.serving.bundles import REGISTERED, SYMBOL, TIMEFRAME, export_bundle, tiny_predictor
 
-ADMIN_KEY = "test-admin-key"
+CLIENT = "0123456789ab"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +54,6 @@ def settings(isolated_home: Path) -> Settings:
     settings = Settings(
         home=isolated_home,
         shadow_challenger=True,
-        admin_api_key=SecretStr(ADMIN_KEY),
         serving_max_age_bars=1e7,
     )
     settings.ensure_dirs()
@@ -114,9 +111,9 @@ def test_signal_answers_the_published_bar_as_predict_answers_its_candles_and_bot
     runtime = ServingRuntime(settings)
     try:
         assert runtime.ready
-        signal = runtime.signal(SYMBOL, TIMEFRAME)
-        again = runtime.signal(SYMBOL, TIMEFRAME)
-        predicted = runtime.predict(SYMBOL, TIMEFRAME, _candles(window), [])
+        signal = runtime.signal(SYMBOL, TIMEFRAME, client=CLIENT)
+        again = runtime.signal(SYMBOL, TIMEFRAME, client=CLIENT)
+        predicted = runtime.predict(SYMBOL, TIMEFRAME, _candles(window), [], client=CLIENT)
     finally:
         runtime.close()
     assert signal.model == ModelRef(name=REGISTERED, version="1", feature_set=feature_set_version(config))
@@ -129,6 +126,7 @@ def test_signal_answers_the_published_bar_as_predict_answers_its_candles_and_bot
     by_request = logged.groupby("request_id")["role"].apply(sorted)
     assert set(by_request.index) == {signal.request_id, again.request_id, predicted.request_id}
     assert all(roles == ["challenger", "champion"] for roles in by_request)
+    assert set(logged["client"]) == {CLIENT}
     answered = logged[logged["request_id"] == signal.request_id].set_index("role")
     assert answered.loc["champion", "probability_up"] == signal.probability_up
     assert answered.loc["champion", "model_version"] == "1"
@@ -156,25 +154,22 @@ def test_without_published_features_the_worker_is_ready_and_says_there_are_none(
     """Read and found absent counts as read: a 404 for the instrument, not an unready worker."""
     assert runtime.ready
     with pytest.raises(NoFeaturesError, match="alphapulse features build"):
-        runtime.signal(SYMBOL, TIMEFRAME)
+        runtime.signal(SYMBOL, TIMEFRAME, client=CLIENT)
 
 
-def test_models_lists_both_roles_and_an_admin_reload_needs_the_key_and_swaps_in_a_new_export(
+def test_status_lists_both_roles_and_a_reload_swaps_in_a_new_export(
     runtime: ServingRuntime, settings: Settings, bento_store: Any, config: FeatureConfig
 ) -> None:
-    served = runtime.models()
+    served = runtime.status()
     assert served.shadow
     assert [(m.role, m.mlflow_version, m.bento_tag) for m in served.models] == [
         ("champion", "1", f"{REGISTERED}:v1"),
         ("challenger", "2", f"{REGISTERED}-challenger:v2"),
     ]
-    for key in (None, "wrong"):
-        with pytest.raises(UnauthorizedError):
-            runtime.admin_reload(key)
     tag = export_bundle(settings, config, tiny_predictor(config, seed=3), role="champion", version="3")
-    reloaded = runtime.admin_reload(ADMIN_KEY)
+    reloaded = runtime.admin_reload()
     assert [m.bento_tag for m in reloaded.models] == [tag, f"{REGISTERED}-challenger:v2"]
-    assert runtime.models() == reloaded
+    assert runtime.status() == reloaded
     assert (settings.home / "serving" / "reload-requested").is_file(), "the other workers' cue"
 
 
@@ -182,10 +177,10 @@ def test_requests_no_model_serves_are_refused_by_field_and_a_batch_fails_row_by_
     runtime: ServingRuntime, config: FeatureConfig
 ) -> None:
     with pytest.raises(InputError) as symbol:
-        runtime.signal("ETH/USDT", TIMEFRAME)
+        runtime.signal("ETH/USDT", TIMEFRAME, client=CLIENT)
     assert symbol.value.field == "symbol"
     with pytest.raises(InputError) as timeframe:
-        runtime.signal(SYMBOL, "4h")
+        runtime.signal(SYMBOL, "4h", client=CLIENT)
     assert timeframe.value.field == "timeframe"
     values = {"logret_1": 0.004, "rsi_14": 61.0, "rvol_24": 0.012}
     rows = [

@@ -13,12 +13,11 @@ from http import HTTPStatus
 from pathlib import Path
 
 import pytest
-from fastapi import HTTPException
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import OperationalError
 
 from alphapulse.features import FeatureConfig, feature_set_version, load_config
-from alphapulse.serving.errors import route_errors
+from alphapulse.serving.errors import refusal
 from alphapulse.serving.signals import Key, NoFeaturesError, SignalCache, StoreUnreachableError
 from alphapulse.store import ONLINE_FEATURES, make_engine, upgrade, upsert
 
@@ -140,13 +139,14 @@ def test_unread_features_answer_503_store_unreachable_and_missing_ones_404(
     engine, _path = store
     key = _key(SYMBOL, config)
     cache = SignalCache(engine)
-    with pytest.raises(HTTPException) as unread, route_errors():
+    with pytest.raises(StoreUnreachableError) as unread:
         cache.get(*key)
-    assert unread.value.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    assert isinstance(unread.value.detail, dict)
-    assert unread.value.detail["error"] == "store_unreachable"
-    assert unread.value.detail["symbol"] == SYMBOL
+    answer = refusal(unread.value)
+    assert answer.status == HTTPStatus.SERVICE_UNAVAILABLE
+    assert answer.body.error == "store_unreachable"
+    assert answer.body.detail is not None
+    assert answer.body.detail.symbol == SYMBOL
     cache.refresh({key: config})
-    with pytest.raises(HTTPException) as missing, route_errors():
+    with pytest.raises(NoFeaturesError) as missing:
         cache.get(*key)
-    assert missing.value.status_code == HTTPStatus.NOT_FOUND
+    assert refusal(missing.value).status == HTTPStatus.NOT_FOUND
