@@ -16,7 +16,8 @@ through ``alphapulse.serving.ServingRuntime``, so the comparison is the serving 
   with the service's own worker count (one per core unless ``--workers``)
 - ``alphapulse-1w``: the same service with one worker, against the one bare process (BentoML's cost
   per process)
-- ``fastapi``: the bare baseline of the goals: one uvicorn process, plain FastAPI routes
+- ``fastapi``: the bare baseline of the goals: one uvicorn process, plain FastAPI routes behind the same
+  access gate
 - ``bentoml-default``: a ``@bentoml.service`` with default settings and sync endpoints
   (``bentoml serve bench.serve:DefaultService``)
 
@@ -78,26 +79,31 @@ SETTLE = 1.0
 
 # -- the two baselines ---------------------------------------------------------------------------
 
-#: The key id the baselines' answers are logged under (they run without the access gate).
+#: The key id the bentoml-default baseline logs its answers under (it runs without the access gate).
 CLIENT = "bench"
 
 
 def fastapi_app() -> Any:
-    """The bare baseline: the runtime's calls behind plain FastAPI routes."""
-    from fastapi import FastAPI
+    """The bare baseline: the runtime's calls behind plain FastAPI routes and the service's access gate
+    (keys, limits, body caps), so both servers do the same work per request."""
+    from fastapi import FastAPI, Request
+
+    from alphapulse.serving import Access
 
     app = FastAPI()
     runtime = ServingRuntime(get_settings())
 
     @app.post("/signal")
-    async def signal(body: dict[str, str]) -> Prediction:
-        return runtime.signal(body["symbol"], body["timeframe"], client=CLIENT)
+    async def signal(body: dict[str, str], request: Request) -> Prediction:
+        return runtime.signal(body["symbol"], body["timeframe"], client=request.state.client)
 
     @app.post("/predict")
-    def predict(body: PredictRequest) -> Prediction:
-        return runtime.predict(body.symbol, body.timeframe, body.candles, body.headlines, client=CLIENT)
+    def predict(body: PredictRequest, request: Request) -> Prediction:
+        return runtime.predict(
+            body.symbol, body.timeframe, body.candles, body.headlines, client=request.state.client
+        )
 
-    return app
+    return Access(app, get_settings())
 
 
 @bentoml.service(name="alphapulse-default")
@@ -164,9 +170,10 @@ def prepare(home: Path) -> Settings:
 def issue_key(settings: Settings) -> str:
     """A key allowed /signal and /predict with limits no load reaches."""
     from alphapulse.access.keys import create_key
-    from alphapulse.store import make_engine
+    from alphapulse.store import make_engine, upgrade
 
     engine = make_engine(settings.database_url)
+    upgrade(engine)  # a --home prepared by an older version lacks the key table
     limits = {"signal": "1000000/second", "predict": "1000000/second"}
     token = create_key(engine, f"bench-{uuid.uuid4().hex[:8]}", ["signal", "predict"], limits=limits).token
     engine.dispose()

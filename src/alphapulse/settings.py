@@ -184,10 +184,10 @@ class Settings(BaseSettings):
         "key's 401 is delayed (a second), so keys cannot be tried at speed.",
     )
     serving_predict_concurrency: int = Field(
-        default=2,
+        default=1,
         ge=1,
-        description="/predict requests computed at once per worker; more wait no longer than a bar's "
-        "computation and are then refused with 429, so a burst cannot starve /signal.",
+        description="/predict requests computed at once per worker; more wait up to 2 s for a slot, then "
+        "get 429, so a burst of predictions cannot take the CPU /signal needs.",
     )
     serving_cors_origins: Annotated[list[str], NoDecode] = Field(
         default=[],

@@ -16,9 +16,10 @@ In order, for a path of ``serving.endpoints.ENDPOINTS`` that needs a scope:
 
 The key's id rides along in the ASGI scope's state (``client``), so the prediction log attributes each
 answer to it. While the store is unreachable, keys are verified against the worker's copy of the key
-table (read when the worker starts, then every ``TABLE_MAX_AGE`` seconds of requests while the store answers): the worker keeps serving its
-clients through an outage, as it does with its features. A worker that never read the table answers 503
-``store_unreachable`` (the server's trouble, not the client's).
+table (read when the worker starts, then at most every ``TABLE_MAX_AGE`` seconds while requests come and
+the store answers): the worker keeps serving its clients through an outage, as it does with its
+features. A worker that never read the table answers 503 ``store_unreachable`` (the server's trouble,
+not the client's).
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ class Access:
         try:
             self._table, self._table_read = read_key_table(self._engine), time.monotonic()
         except SQLAlchemyError:
-            LOGGER.warning("the key table could not be read at start; keys are verified once the store answers")
+            LOGGER.warning(
+                "the key table could not be read at start; keys are checked once the store answers"
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -118,3 +118,17 @@ def test_the_first_answer_for_a_bar_is_the_one_scored(engine: Engine) -> None:
     )
     assert list(outcomes["direction"]) == ["down"]
     assert list(outcomes["correct"]) == [0.0]
+
+
+def test_wilson_interval_brackets_the_share_and_stays_in_the_unit_interval() -> None:
+    from alphapulse.monitoring.outcomes import wilson_interval
+
+    low, high = wilson_interval(55, 100)
+    assert round(low, 4) == 0.4524  # the textbook figures for 55/100 at 95 %
+    assert round(high, 4) == 0.6439
+    assert wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert 0.0 < wilson_interval(10, 10)[0] < 1.0
+    narrow, wide = wilson_interval(550, 1000), wilson_interval(55, 100)
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]
+    assert all(value != value for value in wilson_interval(0, 0))  # NaN: nothing resolved
