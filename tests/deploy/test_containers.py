@@ -7,7 +7,7 @@ Both containers share the host's network (the private engine has no bridge), so 
 throwaway database on 127.0.0.1:5432 and the host reaches them on a free loopback port. The Bento is the
 one `alphapulse model bento --lock requirements.lock` builds from the wheel install (``world``), with the
 champion that install's ``alphapulse run`` trained; at run time the container reads nothing but its own
-models (the Bento carries them) and the online features in the database. Durations and sizes are printed
+models (the Bento carries them), the online features and the API keys in the database. Durations and sizes are printed
 (``-s``) for docs/DEPLOY.md.
 """
 
@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from alphapulse.access.keys import create_key
 from alphapulse.features import load_config
 from alphapulse.pipeline.features import build_stored_feature_set
 from alphapulse.pipeline.ingest import store_candles, store_news
@@ -128,6 +129,12 @@ def test_the_containerized_release_bento_serves_the_champion_from_postgres(
 ) -> None:
     with throwaway_database(pg_server) as url:
         as_of = fresh_features(url, tmp_path / "features")
+        store = make_engine(url)
+        try:  # what an operator issues with `alphapulse keys create`
+            token = create_key(store, "container-test", ["signal", "models"]).token
+        finally:
+            store.dispose()
+        key = {"X-API-Key": token}
         port = free_port()
         env = {
             "ALPHAPULSE_DATABASE_URL": url,
@@ -141,8 +148,10 @@ def test_the_containerized_release_bento_serves_the_champion_from_postgres(
         ) as container:
             wait_for_http(f"{base}/readyz", container=container, timeout=180)
             docker_engine.seconds["Bento container to /readyz 200"] = time.perf_counter() - started
-            answer = httpx.post(f"{base}/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
-            loaded = httpx.get(f"{base}/model", timeout=30).json()
+            body = {"symbol": SYMBOL, "timeframe": TIMEFRAME}
+            anonymous = httpx.post(f"{base}/signal", json=body, timeout=30)
+            answer = httpx.post(f"{base}/signal", json=body, headers=key, timeout=30)
+            loaded = httpx.get(f"{base}/models/status", headers=key, timeout=30).json()
         engine = make_engine(url)
         try:
             with engine.connect() as connection:
@@ -152,6 +161,8 @@ def test_the_containerized_release_bento_serves_the_champion_from_postgres(
                 ).scalar_one()
         finally:
             engine.dispose()
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.json()["error"] == "unauthorized", anonymous.text
     assert answer.status_code == 200, answer.text
     signal = answer.json()
     assert signal["model"]["version"] == "1"
@@ -159,3 +170,4 @@ def test_the_containerized_release_bento_serves_the_champion_from_postgres(
     assert datetime.fromisoformat(signal["as_of"]) == as_of
     assert Decimal(signal["reference_price"]) == Decimal(close)
     assert {model["bento_tag"] for model in loaded["models"]} == {"alphapulse-btc-usdt-1h:v1"}
+    assert loaded["bento"] == bento_image, "the Bento's own tag"

@@ -106,6 +106,7 @@ def test_only_caddy_publishes_ports(compose: dict[str, Any]) -> None:
 def test_database_is_on_an_internal_network_only(compose: dict[str, Any]) -> None:
     assert compose["networks"]["backend"]["internal"] is True
     assert _services(compose)["postgres"]["networks"] == ["backend"]
+    assert _services(compose)["redis"]["networks"] == ["backend"], "the rate-limit counts too"
     assert "backend" not in _services(compose)["caddy"]["networks"], "the proxy never needs the database"
 
 
@@ -158,7 +159,7 @@ def test_image_overrides_are_documented(compose: dict[str, Any]) -> None:
         for service in _services(compose).values()
         for match in re.findall(r"\$\{([A-Z_]+):-", service["image"])
     }
-    assert overrides == {"POSTGRES_IMAGE", "CADDY_IMAGE", "GRAFANA_IMAGE"}
+    assert overrides == {"POSTGRES_IMAGE", "CADDY_IMAGE", "GRAFANA_IMAGE", "REDIS_IMAGE"}
     for variable in overrides:
         assert f"`{variable}`" in text, variable
 
@@ -206,3 +207,52 @@ def test_caddy_proxies_to_both_colours_the_deployer_starts(compose: dict[str, An
     edge = compose["networks"]["edge"]["name"]
     assert edge in networks, "the Bento containers join Caddy's network"
     assert not any("upstream" in volume for volume in services["caddy"].get("volumes", []))
+
+
+def _default(value: str) -> str:
+    """A value with its overridable parts at their production defaults."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
+def test_the_bento_counts_limits_in_redis_and_trusts_only_caddys_forwarded_for(
+    compose: dict[str, Any],
+) -> None:
+    """Every worker of every colour counts a key's requests against one budget (Redis), and the client
+    address the wrong-key budget counts is the one Caddy names: Caddy's fixed address on the edge
+    network, which no other container can be given (dynamic addresses come from the upper half)."""
+    import ipaddress
+
+    services = _services(compose)
+    bento_env = json.loads(_default(services["deployer"]["environment"]["ALPHAPULSE_ROLLOUT_BENTO_ENV"]))
+    assert bento_env["ALPHAPULSE_SERVING_LIMITS_STORAGE"] == "redis://redis:6379/0"
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert services["redis"].get("read_only") is True
+    assert "ports" not in services["redis"]
+    (ipam,) = compose["networks"]["edge"]["ipam"]["config"]
+    subnet, dynamic = (
+        ipaddress.ip_network(_default(ipam["subnet"])),
+        ipaddress.ip_network(_default(ipam["ip_range"])),
+    )
+    caddy = ipaddress.ip_address(_default(services["caddy"]["networks"]["edge"]["ipv4_address"]))
+    (trusted,) = bento_env["ALPHAPULSE_SERVING_TRUSTED_PROXIES"].split(",")
+    assert ipaddress.ip_network(trusted) == ipaddress.ip_network(f"{caddy}/32")
+    assert caddy in subnet
+    assert dynamic.subnet_of(subnet)  # type: ignore[arg-type]
+    assert caddy not in dynamic, "no other container can be given Caddy's address"
+
+
+def test_the_deployer_issues_its_smoke_key_in_the_store_the_bento_reads(compose: dict[str, Any]) -> None:
+    deployer = _services(compose)["deployer"]
+    bento_env = json.loads(_default(deployer["environment"]["ALPHAPULSE_ROLLOUT_BENTO_ENV"]))
+    assert deployer["environment"]["ALPHAPULSE_DATABASE_URL"] == bento_env["ALPHAPULSE_DATABASE_URL"]
+    assert "backend" in deployer["networks"]
+
+
+def test_no_service_gets_the_retired_admin_key() -> None:
+    """Admin is a scope of the API keys in the store now (alphapulse keys create --scope admin)."""
+    for path in (
+        DEPLOY / "docker-compose.yml",
+        DEPLOY / "docker-compose.dryrun.yml",
+        DEPLOY / ".env.example",
+    ):
+        assert "ADMIN_API_KEY" not in path.read_text(), path

@@ -3,6 +3,9 @@ socket) switches real Bento containers behind the production Caddyfile run by a 
 clients send a steady load of ``/signal`` through Caddy; and it keeps the serving version when the new one
 never becomes ready.
 
+Every request carries a key issued in the Bento's database (the deployer issues its own for its smoke
+checks there, so it is given that database's URL, as in the compose stack).
+
 The Bento image is the one the container test builds from the release path (``bento_image``, same tag);
 two versions are that image under two version tags (what differs between versions, the model, is not what
 a rollout tests). The private engine has no bridge, so every container shares the host's network: the
@@ -29,7 +32,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from alphapulse.access.keys import create_key, list_keys
 from alphapulse.rollout import DeployerClient, DeployerError
+from alphapulse.store import make_engine
 from tests.conftest import throwaway_database
 from tests.deploy.test_containers import BENTO_IMAGE, bento_image, fresh_features  # noqa: F401
 from tests.support.containers import LABEL, SESSION, Container, Engine, ensure_base_images, wait_for_http
@@ -54,6 +59,9 @@ class Stack:
     proxy: str
     prefix: str
     log: Path
+    database_url: str
+    #: Headers with a key allowed /signal and /models/status, with limits no load here reaches.
+    key: dict[str, str]
 
     def containers(self) -> set[str]:
         names = self.engine.docker("ps", "-a", "--format", "{{.Names}}", "--filter", f"name={self.prefix}")
@@ -97,6 +105,12 @@ def stack(
     blue, green = free_port(), free_port()
     with throwaway_database(pg_server) as url:
         fresh_features(url, tmp_path / "features")
+        store = make_engine(url)
+        try:
+            limits = {"signal": "100000/second", "models": "1000/second"}
+            issued = create_key(store, "rollout-test", ["signal", "models"], limits=limits)
+        finally:
+            store.dispose()
         bento_env = {
             "ALPHAPULSE_DATABASE_URL": url,
             "ALPHAPULSE_HOME": "/tmp/alphapulse",
@@ -105,6 +119,8 @@ def stack(
         }
         env = clean_environment(
             ALPHAPULSE_HOME=str(tmp_path / "deployer-home"),
+            # The store the Bento reads: the smoke check's own key is issued there.
+            ALPHAPULSE_DATABASE_URL=url,
             ALPHAPULSE_DEPLOYER_TOKEN=token,
             ALPHAPULSE_DOCKER_SOCKET=docker_engine.docker_host.removeprefix("unix://"),
             ALPHAPULSE_ROLLOUT_CONTAINER_PREFIX=prefix,
@@ -163,7 +179,15 @@ def stack(
                     ok=lambda response: response.status_code in {502, 503},
                 )
                 client = DeployerClient(f"http://127.0.0.1:{deployer_port}", token)
-                yield Stack(docker_engine, client, f"http://127.0.0.1:{api}", prefix, log)
+                yield Stack(
+                    docker_engine,
+                    client,
+                    f"http://127.0.0.1:{api}",
+                    prefix,
+                    log,
+                    url,
+                    {"X-API-Key": issued.token},
+                )
                 client.close()
         finally:
             for name in (f"{prefix}-blue", f"{prefix}-green", caddy.name):
@@ -189,10 +213,11 @@ def test_blue_green_rollout_and_rollback_under_load_lose_no_request(stack: Stack
     first = stack.client.rollout("alphapulse:rollout-a", wait=600)
     assert first.outcome == "served", first.detail
     assert stack.containers() == {f"{stack.prefix}-blue", f"{stack.prefix}-caddy"}
-    answer = httpx.post(stack.proxy + "/signal", json={"symbol": SYMBOL, "timeframe": TIMEFRAME}, timeout=30)
+    body = {"symbol": SYMBOL, "timeframe": TIMEFRAME}
+    answer = httpx.post(stack.proxy + "/signal", json=body, headers=stack.key, timeout=30)
     assert answer.status_code == 200, answer.text
 
-    load = Load(stack.proxy + "/signal", clients=CLIENTS)
+    load = Load(stack.proxy + "/signal", clients=CLIENTS, headers=stack.key)
     load.start()
     try:
         time.sleep(3)
@@ -223,11 +248,19 @@ def test_blue_green_rollout_and_rollback_under_load_lose_no_request(stack: Stack
     assert load.total > 100, "the load ran during both switches"
     assert load.failures == [], load.failures[:10]
     assert load.resets == [], "a switch closes no client connection"
+    store = make_engine(stack.database_url)
+    try:
+        smoke = [k for k in list_keys(store, include_revoked=True) if k.name.startswith("rollout-smoke-")]
+        active = list_keys(store)
+    finally:
+        store.dispose()
+    assert len(smoke) == 3, "one key per smoke check: a, b, then a again"
+    assert [k.name for k in active] == ["rollout-test"], "every smoke key was revoked after its check"
 
 
 def test_a_version_that_never_gets_ready_is_not_switched_to(stack: Stack) -> None:
     assert stack.client.rollout("alphapulse:rollout-a", wait=600).outcome == "served"
-    load = Load(stack.proxy + "/signal", clients=CLIENTS)
+    load = Load(stack.proxy + "/signal", clients=CLIENTS, headers=stack.key)
     load.start()
     try:
         started = time.perf_counter()

@@ -15,7 +15,10 @@ one stack, as an operator's first day would go:
    fresh stack serves the release Bento by itself once features exist; the operator trains BTC/USDT, the
    promotion's event starts export-champion, which exports the Bento (the champions there are) to S3 and
    has the deployer roll it out: ``/signal`` through Caddy answers with the new model, and refuses a
-   symbol no model is served for;
+   symbol no model is served for; every request carries an API key the operator issued with
+   ``alphapulse keys create`` in the worker container; through Caddy, no key is 401, a key without the
+   scope 403, a revoked key 401 at once, a key's limit holds across the Bento's workers (Redis), and no
+   token shows in any log;
 4. a replayed market day: the replay closes a bar every 20 s; interval schedules run ingestion and the
    monitor; every bar of each symbol is stored once with the exchange's prices although a worker
    container is killed (-9) mid-ingestion (the run is marked Crashed: its Running event is held back by
@@ -45,6 +48,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -111,6 +115,12 @@ FEATURES_LAG_BOUND = 180
 SIGNAL_LAG_BOUND = 30 + 10
 WORKERS = ("prefect-worker", "prefect-worker-2")
 S3_IMAGE = "alphapulse-s3-standin:test"
+#: Production's Redis where a registry answers, else a stand-in from Debian's package.
+REDIS_IMAGE, REDIS_STANDIN = "redis:7.2-alpine", "alphapulse-redis-standin:test"
+#: The stack's default: Caddy's fixed address on the edge network, the one proxy the Bento trusts.
+CADDY_ADDRESS = "172.29.250.2"
+#: Limits of the test's own key: no load here reaches them (the defaults are per real client).
+GENEROUS = ("--limit", "signal=100000/second", "--limit", "models=1000/second")
 WRK_IMAGE = "alphapulse-wrk:test"
 OBSERVABILITY_IMAGE = "alphapulse-observability:test"
 EDGE = "alphapulse-edge"
@@ -119,6 +129,7 @@ TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 #: The long services: everything the stack runs but the one-shots.
 SERVICES = (
     "postgres",
+    "redis",
     "prefect-server",
     "mlflow",
     "s3",
@@ -159,6 +170,12 @@ class Stack:
         return DeployerClient(
             f"http://{self.ip(self.compose.container('deployer'))}:8700",
             self.env["ALPHAPULSE_DEPLOYER_TOKEN"],
+        )
+
+    def keys(self, *args: str) -> Any:
+        """``alphapulse keys ... --json`` in a worker container, as an operator issues keys."""
+        return json.loads(
+            self.exec("prefect-worker", "alphapulse", "keys", *args, "--json", timeout=300).stdout
         )
 
     def database_url(self) -> str:
@@ -254,6 +271,16 @@ def stack(
     docker_engine.seconds["s3 stand-in build"] = build_image(
         docker_engine, S3_IMAGE, dockerfile=REPO / "deploy" / "s3-standin.Dockerfile"
     )
+    if docker_engine.docker("pull", "-q", REDIS_IMAGE, check=False, timeout=120).returncode == 0:
+        redis_image = REDIS_IMAGE
+    else:
+        redis_image = REDIS_STANDIN
+        docker_engine.seconds["redis stand-in build"] = build_image(
+            docker_engine,
+            REDIS_STANDIN,
+            dockerfile=REPO / "tests" / "deploy" / "redis-standin.Dockerfile",
+            context=REPO / "tests" / "deploy",
+        )
     docker_engine.seconds["wrk image build"] = build_image(
         docker_engine,
         WRK_IMAGE,
@@ -292,7 +319,6 @@ def stack(
         "POSTGRES_MONITOR_PASSWORD": secrets.token_hex(16),
         "GRAFANA_ADMIN_PASSWORD": secrets.token_hex(16),
         "ALPHAPULSE_ALERT_WEBHOOK_URL": "http://webhook-receiver:8080/hook",
-        "ALPHAPULSE_ADMIN_API_KEY": secrets.token_hex(16),
         "ALPHAPULSE_DEPLOYER_TOKEN": secrets.token_hex(16),
         "DOCKER_GID": docker_gid,
         "UI_BASIC_AUTH_USER": "admin",
@@ -310,6 +336,7 @@ def stack(
         # The release Bento serves by itself once features exist; tried every 30 s until then.
         "ROLLOUT_BOOTSTRAP_RETRY_SECONDS": "30",
         "S3_IMAGE": S3_IMAGE,
+        "REDIS_IMAGE": redis_image,
         "REPLAY_ORIGIN": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ALPHAPULSE_SYMBOLS": ",".join(MARKETS),
     }
@@ -368,11 +395,18 @@ def stack(
         ca.write_bytes((data / CA_ROOT).read_bytes())
         ca.chmod(0o644)
         auth = {"Authorization": f"Bearer {env['PREFECT_API_KEY']}"}
+        # The test's own client key, issued as an operator does (docs/DEPLOY.md, "API keys").
+        worker = compose.container("prefect-worker")
+        issued = docker_engine.docker(
+            "exec", worker, "alphapulse", "keys", "create", "stack-test", "--scope", "signal",
+            "--scope", "models", *GENEROUS, "--json", timeout=300,
+        )  # fmt: skip
+        key = {"X-API-Key": json.loads(issued.stdout)["token"]}
         yield Stack(
             compose=compose,
             engine=docker_engine,
             env=env,
-            api=Site(DOMAINS["api"], https, ca),
+            api=Site(DOMAINS["api"], https, ca, key),
             prefect=Site(DOMAINS["prefect"], https, ca, auth),
             mlflow=Site(DOMAINS["mlflow"], https, ca),
             ca=ca,
@@ -437,7 +471,7 @@ def test_prefect_deploy_all_through_caddy(stack: Stack) -> None:
 
 def _models(stack: Stack) -> dict[str, Any]:
     with stack.api.client() as client:
-        response = stack.api.request(client, "GET", "/model")
+        response = stack.api.request(client, "GET", "/models/status")
     response.raise_for_status()
     return dict(response.json())
 
@@ -522,6 +556,63 @@ def test_a_promotion_reaches_what_caddy_serves_without_hands(stack: Stack) -> No
         f"(export-champion run {export['total_run_time']:.0f} s); serving {status.active.version} on "
         f"{status.active.color}; {stored} bars ingested once each"
     )
+
+
+def test_through_caddy_only_valid_keys_within_their_limits_are_served(stack: Stack) -> None:
+    """The HTTPS path clients take. Refusals in the one error shape; a revoked key refused at once; a
+    key's limit counted once across the Bento's workers (in Redis: concurrent requests on several upstream
+    connections); Caddy's X-Forwarded-For names the client (wrong keys are slowed per client); and no token
+    in any container's log."""
+    body = {"symbol": SYMBOL, "timeframe": TIMEFRAME}
+    signal_only = stack.keys("create", "stack-signal-only", "--scope", "signal", *GENEROUS[:2])
+    revoked = stack.keys("create", "stack-revoked", "--scope", "signal")
+    limited = stack.keys("create", "stack-limited", "--scope", "signal", "--limit", "signal=5/minute")
+    bare = Site(stack.api.name, stack.api.port, stack.ca)
+
+    def ask(token: str | None, method: str = "POST", path: str = "/signal") -> httpx.Response:
+        headers = {"X-API-Key": token} if token else {}
+        with bare.client() as client:
+            return bare.request(
+                client, method, path, headers=headers, json=body if method == "POST" else None
+            )
+
+    missing = ask(None)
+    forbidden = ask(signal_only["token"], "GET", "/models/status")
+    before = ask(revoked["token"])
+    stack.keys("revoke", "stack-revoked")
+    after = ask(revoked["token"])
+    with ThreadPoolExecutor(max_workers=12) as pool:  # one TLS connection each: several upstream ones
+        burst = list(pool.map(lambda _: ask(limited["token"]), range(12)))
+    assert missing.status_code == 401, missing.text
+    assert missing.json()["error"] == "unauthorized", missing.text
+    assert set(missing.json()) <= {"error", "message", "field", "detail"}, missing.text
+    assert forbidden.status_code == 403, forbidden.text
+    assert forbidden.json()["error"] == "forbidden", forbidden.text
+    assert (before.status_code, after.status_code) == (200, 401), after.text
+    statuses = sorted(r.status_code for r in burst)
+    assert statuses == [200] * 5 + [429] * 7, f"one budget across the workers: {statuses}"
+    throttled = next(r for r in burst if r.status_code == 429)
+    assert int(throttled.headers["Retry-After"]) >= 1, throttled.headers
+    assert throttled.json()["error"] == "rate_limited", throttled.text
+    counters = stack.exec("redis", "redis-cli", "--scan").stdout
+    assert limited["key_id"] in counters, f"the count is Redis's: {counters[:500]}"
+
+    bento = stack.deployer().status().active
+    assert bento is not None
+    logs = {}
+    for name, container in (("bento", bento.container), ("caddy", stack.compose.container("caddy"))):
+        shown = stack.engine.docker("logs", container)
+        logs[name] = shown.stdout + shown.stderr
+    # The Bento's peer is always Caddy: a refusal naming another address took it from X-Forwarded-For.
+    assert stack.ip(stack.compose.container("caddy")) == CADDY_ADDRESS, "Caddy's fixed, trusted address"
+    refused = [line for line in logs["bento"].splitlines() if "authentication refused: POST /signal" in line]
+    assert refused, logs["bento"][-2000:]
+    assert all(f" from {CADDY_ADDRESS}:" not in line for line in refused), f"the client, not Caddy: {refused}"
+    tokens = [stack.api.headers["X-API-Key"], *(k["token"] for k in (signal_only, revoked, limited))]
+    for name, text in logs.items():
+        leaked = [line[:200] for line in text.splitlines() if any(token in line for token in tokens)]
+        assert not leaked, f"a token in {name}'s log: {leaked[:3]}"
+    print(f"keys through Caddy: refused lines {refused[-1:]}; burst of 12 on a 5/minute key: {statuses}")
 
 
 @dataclass
@@ -1010,9 +1101,10 @@ def test_signal_through_caddy_beside_direct_access(stack: Stack) -> None:
     work.mkdir(mode=0o755, exist_ok=True)
     (work / "signal.lua").write_text(WRK_SCRIPT)
     (work / "signal.json").write_text(json.dumps({"symbol": SYMBOL, "timeframe": TIMEFRAME}))
+    key = next(f"{name}: {value}" for name, value in stack.api.headers.items())
     wrk = [
         "docker", f"--host={stack.engine.docker_host}", "run", "--rm", "--network", EDGE,
-        "-v", f"{work}:/work:ro", WRK_IMAGE, "-s", "/work/signal.lua",
+        "-v", f"{work}:/work:ro", WRK_IMAGE, "-s", "/work/signal.lua", "-H", key,
     ]  # fmt: skip
     urls = {
         "through Caddy": f"https://{DOMAINS['api']}/signal",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
 import subprocess
 import time
@@ -21,6 +22,8 @@ import pandas as pd
 import pytest
 from moto.server import ThreadedMotoServer
 
+from alphapulse.access.keys import create_key
+from alphapulse.store import make_engine
 from tests.support.processes import free_port, http_ok, running, wait_until
 from tests.support.wheel_world import LOCK, Release, World, build_release, checked, install, new_venv, run
 from tests.unit.serving.test_bento import PIPELINE_ONLY
@@ -171,6 +174,15 @@ def test_the_bentos_own_environment_serves_the_champion(
         # The bundled history ends years ago: /signal would refuse its last bar as stale (503).
         "ALPHAPULSE_SERVING_MAX_AGE_BARS": "1e7",
     }
+    store_engine = make_engine(env["ALPHAPULSE_DATABASE_URL"])
+    try:  # a client's key, issued in the store the Bento reads (as `alphapulse keys create` does)
+        key = {
+            "X-API-Key": create_key(
+                store_engine, f"release-{secrets.token_hex(4)}", ["signal", "models"]
+            ).token
+        }
+    finally:
+        store_engine.dispose()
     command = [str(venv / "bin/bentoml"), "serve", release.tag, "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     log = root / "serve.log"
@@ -179,8 +191,9 @@ def test_the_bentos_own_environment_serves_the_champion(
             wait_until(http_ok(f"{base}/readyz"), timeout=180, what="the Bento to be ready")
         except TimeoutError:
             pytest.fail(f"Bento not ready (exit {process.poll()}):\n{log.read_text()[-4000:]}")
-        answer = httpx.post(f"{base}/signal", json={"symbol": "BTC/USDT", "timeframe": "1h"}, timeout=30)
-        loaded = httpx.get(f"{base}/model", timeout=30).json()
+        body = {"symbol": "BTC/USDT", "timeframe": "1h"}
+        answer = httpx.post(f"{base}/signal", json=body, headers=key, timeout=30)
+        loaded = httpx.get(f"{base}/models/status", headers=key, timeout=30).json()
     assert answer.status_code == 200, answer.text
     signal = answer.json()
     assert signal["model"]["version"] == "1"

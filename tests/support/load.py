@@ -32,6 +32,8 @@ class Load:
     client: Callable[[], httpx.Client] = plain_client
     #: Request extensions, e.g. ``{"sni_hostname": ...}`` for a site reached by its loopback address.
     extensions: dict[str, str] = field(default_factory=dict)
+    #: Headers of every request, e.g. ``{"X-API-Key": token}``.
+    headers: dict[str, str] = field(default_factory=dict)
     statuses: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     resets: list[str] = field(default_factory=list)
@@ -43,7 +45,9 @@ class Load:
         with self.client() as client:
             while not self._stop.is_set():
                 try:
-                    response = client.post(self.url, json=body, extensions=self.extensions)
+                    response = client.post(
+                        self.url, json=body, headers=self.headers, extensions=self.extensions
+                    )
                     self.statuses[str(response.status_code)] += 1
                     if response.status_code != 200:
                         self.failures.append(f"{response.status_code} {response.text[:200]}")

@@ -1,7 +1,7 @@
 """The deployer's switch, order and failure paths, against a fake engine whose "containers" are real HTTP
 servers on loopback (host-networking mode): admission before withdrawal, the old colour stopped only after
-both, a refused new version leaving the old one admitted, and a fresh server's bootstrap retried until the
-release serves. The real engine, Bento and Caddy: tests/deploy/test_rollout_containers.py."""
+both, a refused new version leaving the old one admitted, a fresh server's bootstrap retried until the
+release serves, and the smoke check's own key (issued in the store, sent, revoked after). The real engine, Bento and Caddy: tests/deploy/test_rollout_containers.py."""
 
 from __future__ import annotations
 
@@ -15,33 +15,53 @@ from typing import Any
 
 import pytest
 
+from alphapulse.access.keys import InvalidKeyError, list_keys, verify_key
 from alphapulse.rollout import Deployer
 from alphapulse.rollout.engine import ContainerSpec
 from alphapulse.serving import CONTAINER_ADMISSION_FILE
 from alphapulse.settings import Settings
+from alphapulse.store import make_engine, upgrade
 from tests.support.processes import free_port, wait_until
 
 
 class FakeBento(BaseHTTPRequestHandler):
-    """/readyz 200; /model lists the world's champions; /signal 200 with a model, or 404 while the world
-    has no features."""
+    """/readyz 200 (open); with a key of the store allowing the scope, /models/status lists the world's
+    champions and /signal answers 200 with a model, or 404 while the world has no features; 401 without
+    a valid key, 403 with one lacking the scope."""
 
     world: World
 
     def do_GET(self) -> None:
-        if self.path == "/model":
+        if self.path == "/models/status":
+            if self._refused("models"):
+                return
             models = [{"symbol": s, "timeframe": "1h", "role": "champion"} for s in self.world.champions]
-            self._answer(200, {"models": models, "shadow": False})
+            self._answer(200, {"models": models, "shadow": False, "bento": "alphapulse:v1"})
         else:
             self._answer(200, {"ready": True})
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        if self._refused("signal"):
+            return
         self.world.asked.append(body["symbol"])
         if self.world.features:
             self._answer(200, {"model": "m", "direction": "up"})
         else:
             self._answer(404, {"detail": "no precomputed features"})
+
+    def _refused(self, scope: str) -> bool:
+        token = self.headers.get("X-API-Key", "")
+        try:
+            key = verify_key(self.world.store, token)
+        except InvalidKeyError as error:
+            self._answer(401, {"error": "unauthorized", "message": str(error)})
+            return True
+        self.world.keys_seen.add(key.key_id)
+        if not key.allows(scope):
+            self._answer(403, {"error": "forbidden", "message": f"scope {scope!r}"})
+            return True
+        return False
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -55,7 +75,11 @@ class FakeBento(BaseHTTPRequestHandler):
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.store = make_engine(database_url)
+        upgrade(self.store)
+        self.keys_seen: set[str] = set()
         self.features = True
         self.refuse_exec = False
         self.champions = ["BTC/USDT"]
@@ -118,8 +142,11 @@ class FakeEngine:
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
+def world(tmp_path: Path) -> Iterator[World]:
+    """The store the Bento and the deployer share (SQLite here, PostgreSQL in the stack)."""
+    world = World(f"sqlite:///{tmp_path / 'store.db'}")
+    yield world
+    world.store.dispose()
 
 
 @pytest.fixture
@@ -131,12 +158,15 @@ def engine(world: World) -> Iterator[FakeEngine]:
 
 def _deployer(tmp_path: Path, engine: FakeEngine, **overrides: Any) -> Deployer:
     settings = Settings(
-        home=tmp_path,
-        rollout_host_ports=(free_port(), free_port()),
-        rollout_admission_seconds=0.01,
-        rollout_drain_seconds=0,
-        rollout_ready_timeout_seconds=10,
-        **overrides,
+        **{
+            "home": tmp_path,
+            "database_url": engine.world.database_url,
+            "rollout_host_ports": (free_port(), free_port()),
+            "rollout_admission_seconds": 0.01,
+            "rollout_drain_seconds": 0,
+            "rollout_ready_timeout_seconds": 10,
+            **overrides,
+        }
     )
     return Deployer(settings, engine=engine)  # type: ignore[arg-type]
 
@@ -260,3 +290,56 @@ def test_prometheus_discovers_the_running_colours_and_forgets_a_removed_one(
     wait_until(lambda: not deployer.busy, timeout=20, what="the second rollout")
     (green,) = deployer.scrape_targets()
     assert green["labels"] == {"colour": "green", "bento_tag": "v2", "serving": "true"}
+
+
+def test_the_smoke_check_sends_a_key_of_its_own_and_revokes_it_after(
+    tmp_path: Path, engine: FakeEngine, world: World
+) -> None:
+    deployer = _deployer(tmp_path, engine)
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the rollout")
+    state = deployer.snapshot()
+    assert state.last is not None
+    assert state.last.outcome == "served", state.last.detail
+    keys = list_keys(world.store, include_revoked=True)
+    assert [(k.name, k.scopes) for k in keys] == [("rollout-smoke-blue", ("models", "signal"))]
+    assert world.keys_seen == {keys[0].key_id}, "the Bento saw that key"
+    assert keys[0].revoked_at is not None, "revoked once the check was done"
+    assert list_keys(world.store) == []
+
+
+def test_a_refused_smoke_check_revokes_its_key_too_and_a_leftover_key_is_replaced(
+    tmp_path: Path, engine: FakeEngine, world: World
+) -> None:
+    """A deployer killed mid-check leaves its key active: the next check revokes it and issues its own."""
+    from alphapulse.access.keys import create_key
+
+    leftover = create_key(world.store, "rollout-smoke-blue", ["signal", "models"])
+    world.features = False
+    deployer = _deployer(tmp_path, engine)
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the refused rollout")
+    state = deployer.snapshot()
+    assert state.last is not None
+    assert state.last.outcome == "failed"
+    assert "smoke /signal BTC/USDT: 404" in state.last.detail, state.last.detail
+    keys = list_keys(world.store, include_revoked=True)
+    assert len(keys) == 2
+    assert leftover.info.key_id in {k.key_id for k in keys}
+    assert all(k.revoked_at is not None for k in keys), keys
+    with pytest.raises(InvalidKeyError):
+        verify_key(world.store, leftover.token)
+
+
+def test_a_store_without_the_keys_table_refuses_the_rollout_naming_the_key(
+    tmp_path: Path, engine: FakeEngine
+) -> None:
+    deployer = _deployer(tmp_path, engine, database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    deployer.submit("v1")
+    wait_until(lambda: not deployer.busy, timeout=20, what="the refused rollout")
+    state = deployer.snapshot()
+    assert state.active is None
+    assert state.last is not None
+    assert state.last.outcome == "failed"
+    assert "smoke key rollout-smoke-blue" in state.last.detail, state.last.detail
+    assert ("remove", "alphapulse-bento-blue") in engine.calls

@@ -1,7 +1,8 @@
 """Blue-green rollout of the Bento behind Caddy.
 
 A rollout starts the new version in the idle colour beside the serving one, waits for its ``/readyz`` and
-a smoke ``/signal``, admits it to Caddy's traffic, withdraws the old one (both colours are Caddy upstreams;
+a smoke ``/models/status`` and ``/signal`` (with a key of its own, issued in the store for the check and
+revoked after it), admits it to Caddy's traffic, withdraws the old one (both colours are Caddy upstreams;
 its health check of ``/admitted`` follows the admission file, see ``alphapulse.serving.admission``: no
 reload, so no client connection is closed), waits for requests already proxied to the old container to
 finish, and stops it. If the new container fails its checks or cannot be admitted, the old one never
@@ -23,7 +24,9 @@ from datetime import UTC, datetime
 from typing import IO, Any, Literal, get_args
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
+from alphapulse.access.keys import AccessKeyError, revoke_key, temporary_key
 from alphapulse.rollout.engine import ContainerSpec, DockerEngine, EngineError
 from alphapulse.rollout.state import (
     Color,
@@ -38,13 +41,17 @@ from alphapulse.rollout.state import (
 )
 from alphapulse.serving.admission import CONTAINER_ADMISSION_FILE
 from alphapulse.serving.bento import BENTO_NAME, import_bento
+from alphapulse.serving.endpoints import KEY_HEADER
 from alphapulse.settings import Settings
+from alphapulse.store import make_engine
 
 log = logging.getLogger(__name__)
 #: Port the Bento listens on inside its container on a Docker network (BentoML's default).
 BENTO_PORT = 3000
 #: Label on every container the deployer owns (it never touches any other).
 OWNER_LABEL = "org.alphapulse.deployer"
+#: What the smoke check's own key may call (``alphapulse.access.keys``).
+SMOKE_SCOPES = ("signal", "models")
 
 
 Kind = Literal["rollout", "rollback", "bootstrap"]
@@ -156,7 +163,7 @@ class Deployer:
             self.engine.run(self._spec(color, version, reference))
             upstream = self._upstream(color)
             self._wait_ready(name, upstream)
-            self._smoke(upstream)
+            self._smoke(color, upstream)
         except (RolloutError, EngineError, LookupError, RuntimeError) as failed:
             with contextlib.suppress(EngineError):
                 if self.engine.inspect(name) is not None:
@@ -307,19 +314,23 @@ class Deployer:
             f"{self.engine.logs(name)}"
         )
 
-    def _smoke(self, upstream: str) -> None:
+    def _smoke(self, color: Color, upstream: str) -> None:
         """One real answer of every symbol the new version serves a champion for: a model loaded, features
         readable, not stale. A configured symbol no model has passed the gate for yet is not served (the
-        export packages the champions there are), so it is not asked for."""
-        with httpx.Client(timeout=10, trust_env=False) as client:
-            served = client.get(f"http://{upstream}/model")
+        export packages the champions there are), so it is not asked for. The requests carry a key issued
+        for this check alone and revoked after it, however it ends."""
+        with (
+            self._smoke_key(color) as token,
+            httpx.Client(timeout=10, trust_env=False, headers={KEY_HEADER: token}) as client,
+        ):
+            served = client.get(f"http://{upstream}/models/status")
             if served.status_code != 200:
-                raise RolloutError(f"smoke /model: {served.status_code} {served.text[:300]}")
+                raise RolloutError(f"smoke /models/status: {served.status_code} {served.text[:300]}")
             pairs = sorted(
                 {(m["symbol"], m["timeframe"]) for m in served.json()["models"] if m["role"] == "champion"}
             )
             if not pairs:
-                raise RolloutError("smoke /model: the new version serves no champion")
+                raise RolloutError("smoke /models/status: the new version serves no champion")
             for symbol, timeframe in pairs:
                 body = {"symbol": symbol, "timeframe": timeframe}
                 response = client.post(f"http://{upstream}/signal", json=body)
@@ -327,6 +338,23 @@ class Deployer:
                     raise RolloutError(
                         f"smoke /signal {symbol}: {response.status_code} {response.text[:300]}"
                     )
+
+    @contextlib.contextmanager
+    def _smoke_key(self, color: Color) -> Iterator[str]:
+        """The token of ``rollout-smoke-<colour>``, a key in the store the Bento reads (the deployer's
+        ``database_url``), revoked when the block ends. One such key a killed deployer left active is
+        revoked first: the name is the deployer's own."""
+        name = f"rollout-smoke-{color}"
+        store = make_engine(self.settings.database_url)
+        try:
+            with contextlib.suppress(AccessKeyError):
+                revoke_key(store, name)
+            with temporary_key(store, name, SMOKE_SCOPES) as issued:
+                yield issued.token
+        except (SQLAlchemyError, AccessKeyError) as failed:
+            raise RolloutError(f"smoke key {name}: {str(failed)[:500]}") from failed
+        finally:
+            store.dispose()
 
     def _admit(self, container: str) -> None:
         self._exec_in(container, ["touch", str(CONTAINER_ADMISSION_FILE)])

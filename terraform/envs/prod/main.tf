@@ -70,7 +70,6 @@ locals {
     POSTGRES_MONITOR_PASSWORD      = random_password.secret["postgres_monitor"].result
     GRAFANA_ADMIN_PASSWORD         = random_password.secret["grafana_admin"].result
     ALPHAPULSE_ALERT_WEBHOOK_URL   = var.alert_webhook_url
-    ALPHAPULSE_ADMIN_API_KEY       = random_password.secret["admin_api_key"].result
     ALPHAPULSE_DEPLOYER_TOKEN      = random_password.secret["deployer_token"].result
     DOCKER_GID                     = "2375"
     PREFECT_API_KEY                = random_password.secret["prefect_api_key"].result
@@ -91,7 +90,6 @@ resource "random_password" "secret" {
     "postgres_app",
     "prefect_db",
     "mlflow_db",
-    "admin_api_key",
     "prefect_api_key",
     "deployer_token",
     "postgres_monitor",

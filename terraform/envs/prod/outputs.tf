@@ -49,12 +49,6 @@ output "prefect_api_key" {
   sensitive   = true
 }
 
-output "admin_api_key" {
-  description = "ALPHAPULSE_ADMIN_API_KEY of the Bento's admin endpoints."
-  value       = random_password.secret["admin_api_key"].result
-  sensitive   = true
-}
-
 output "ci_aws_access_key_id" {
   description = "AWS_ACCESS_KEY_ID for release.yml (may only write to bentos/)."
   value       = module.storage.ci_access_key_id
