@@ -50,6 +50,7 @@ from typing import Any
 
 import bentoml
 import httpx
+from fastapi import Request
 
 from alphapulse.serving import CandleIn, HeadlineIn, Prediction, PredictRequest, ServingRuntime
 from alphapulse.settings import Settings, get_settings
@@ -86,7 +87,7 @@ CLIENT = "bench"
 def fastapi_app() -> Any:
     """The bare baseline: the runtime's calls behind plain FastAPI routes and the service's access gate
     (keys, limits, body caps), so both servers do the same work per request."""
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
 
     from alphapulse.serving import Access
 

@@ -76,7 +76,7 @@ class ServingRuntime:
             self._engine,
             pipeline_exchange(settings),
             refresh_seconds=settings.serving_refresh_seconds,
-            store_up=lambda: self._worker._store.reachable,
+            store_up=lambda: self._worker.store_reachable,
         )
 
     @property

@@ -55,6 +55,11 @@ class Worker:
         served = self.models.current
         return bool(served) and self._store.reachable and self.features.covers(served.features())
 
+    @property
+    def store_reachable(self) -> bool:
+        """Whether the background check last saw the store answer (never waits for it)."""
+        return self._store.reachable
+
     def close(self) -> None:
         self._stopping.set()
         self._thread.join(self._settings.database_connect_timeout + 5)
