@@ -248,6 +248,28 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a valid JSON list ({error.msg})") from error
         return [item.strip() for item in text.split(",") if item.strip()]
 
+    @field_validator("serving_key_limits")
+    @classmethod
+    def _scoped_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        """Known scopes in ``limits`` notation, checked here rather than by the first request a worker
+        counts (imported late: the access module reads the store, whose engine reads these settings)."""
+        from alphapulse.access.keys import SCOPES, parse_limits
+
+        unknown = sorted(set(value) - set(SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scopes {unknown}; the scopes are {', '.join(SCOPES)}")
+        for scope, text in value.items():
+            parse_limits(text, scope=scope)
+        return value
+
+    @field_validator("serving_auth_failure_limit")
+    @classmethod
+    def _failure_limit(cls, value: str) -> str:
+        from alphapulse.access.keys import parse_limits
+
+        parse_limits(value)
+        return value
+
     @field_validator("timeframe")
     @classmethod
     def _known_timeframe(cls, value: str) -> str:

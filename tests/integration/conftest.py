@@ -9,7 +9,6 @@ and shared by test_serving_service.py and test_serving_access.py.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,11 +28,10 @@ from alphapulse.settings import Settings
 from alphapulse.store import make_engine, upgrade
 from alphapulse.training import load_champion, registered_name
 from alphapulse.training.tracking import client
-from tests.support.processes import clean_environment, free_port, http_ok, running, wait_until
+from tests.support.bento_serve import bentoml_serve
+from tests.support.processes import http_ok
 from tests.support.served_world import SYMBOL, TIMEFRAME, serve_champion
 
-REPO = Path(__file__).resolve().parents[2]
-BENTOML = str(Path(sys.executable).with_name("bentoml"))
 #: Inside the headline period, so the sentiment features take part in the parity check.
 FIRST, END = datetime(2021, 10, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
 #: Responses per worker between two keep-alive connection closes (the server runs two workers).
@@ -102,12 +100,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 @pytest.fixture(scope="session")
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     redis.Redis.from_url(LIMITS_STORAGE).flushdb()
-    port = free_port()
-    settings = world.settings
-    env = clean_environment(
-        ALPHAPULSE_HOME=str(settings.home),
-        BENTOML_HOME=str(settings.bentoml_home),
-        BENTOML_DO_NOT_TRACK="true",
+    log = tmp_path_factory.mktemp("logs") / "serve.log"
+    with bentoml_serve(
+        world.settings,
+        log,
+        until=http_ok,
         ALPHAPULSE_SHADOW_CHALLENGER="true",
         ALPHAPULSE_SERVING_REFRESH_SECONDS="1",
         ALPHAPULSE_SERVING_WORKERS="2",
@@ -117,13 +114,5 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         ALPHAPULSE_SERVING_AUTH_FAILURE_LIMIT=AUTH_FAILURES,
         ALPHAPULSE_SERVING_TRUSTED_PROXIES="127.0.0.1/32",
         ALPHAPULSE_SERVING_CORS_ORIGINS=CORS_ORIGIN,
-    )
-    command = [BENTOML, "serve", "bentos.service:AlphaPulse", "--host", "127.0.0.1", "--port", str(port)]
-    log = tmp_path_factory.mktemp("logs") / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    with running(command, env=env, log=log, cwd=REPO) as process:
-        try:
-            wait_until(http_ok(f"{base}/readyz"), timeout=180, what="the service to be ready")
-        except TimeoutError:
-            pytest.fail(f"service not ready (exit {process.poll()}):\n{log.read_text()[-4000:]}")
+    ) as (base, _process):
         yield Server(base, log)

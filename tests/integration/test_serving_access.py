@@ -8,6 +8,7 @@ limits in one Redis database, loopback trusted as a proxy so each test speaks fr
 from __future__ import annotations
 
 import re
+import statistics
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from alphapulse.access.keys import revoke_key
+from alphapulse.serving.access import FAILURE_DELAY
 from alphapulse.store import make_engine
 from tests.integration.conftest import AUTH_FAILURES, CORS_ORIGIN, UNLIMITED, Server, World
 from tests.support.served_world import SYMBOL, TIMEFRAME
@@ -112,10 +114,11 @@ def test_wrong_keys_are_one_short_line_each_counted_and_slowed(world: World, ser
         valid = http.post("/signal", json=SIGNAL, headers={**wrong, "X-API-Key": world.token})
     for response in fast + slowed:
         _assert_error_shape(response, 401, "unauthorized")
-    assert max(r.elapsed.total_seconds() for r in fast) < 0.5
-    assert min(r.elapsed.total_seconds() for r in slowed) >= 0.9
+    # Compared with each other rather than with absolute bounds: a loaded machine slows every request.
+    usual = statistics.median(r.elapsed.total_seconds() for r in fast)
+    assert min(r.elapsed.total_seconds() for r in slowed) >= usual + 0.9 * FAILURE_DELAY
     assert valid.status_code == 200
-    assert valid.elapsed.total_seconds() < 0.5
+    assert valid.elapsed.total_seconds() < usual + 0.5 * FAILURE_DELAY
     added = server.log.read_text()[len(before) :]
     refusals = [line for line in added.splitlines() if "203.0.113.9" in line]
     assert len(refusals) == budget + 3

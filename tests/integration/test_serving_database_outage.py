@@ -16,9 +16,8 @@ and one that could not read them answers 503 ``store_unreachable``.
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,14 +35,13 @@ from alphapulse.money import to_text
 from alphapulse.serving.worker import STORE_CHECK_SECONDS
 from alphapulse.settings import Settings
 from alphapulse.store import PREDICTIONS, make_engine, upgrade
+from tests.support.bento_serve import answers, bentoml_serve
 from tests.support.pgcluster import PgCluster, server_binaries, temporary_cluster
-from tests.support.processes import clean_environment, free_port, http_ok, running, wait_until
+from tests.support.processes import http_ok, wait_until
 from tests.support.served_world import SYMBOL, TIMEFRAME, ServedChampion, serve_champion
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-BENTOML = str(Path(sys.executable).with_name("bentoml"))
 FIRST, END = datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
 #: The workers' database connect timeout (seconds) in this module.
 CONNECT_TIMEOUT = 2
@@ -96,35 +94,16 @@ def key(world: tuple[Settings, ServedChampion]) -> dict[str, str]:
 @contextmanager
 def _serving(settings: Settings, log: Path) -> Iterator[tuple[str, psutil.Process]]:
     """``bentoml serve`` with two workers on the settings' store, once it answers ``/readyz`` at all."""
-    port = free_port()
-    env = clean_environment(
-        ALPHAPULSE_HOME=str(settings.home),
+    with bentoml_serve(
+        settings,
+        log,
+        until=answers,
         ALPHAPULSE_DATABASE_URL=settings.database_url,
         ALPHAPULSE_DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
-        BENTOML_HOME=str(settings.bentoml_home),
-        BENTOML_DO_NOT_TRACK="true",
         ALPHAPULSE_SERVING_WORKERS=str(WORKERS),
         ALPHAPULSE_SERVING_REFRESH_SECONDS="2",
-    )
-    command = [BENTOML, "serve", "bentos.service:AlphaPulse", "--host", "127.0.0.1", "--port", str(port)]
-    base = f"http://127.0.0.1:{port}"
-    with running(command, env=env, log=log, cwd=REPO) as process:
-        try:
-            wait_until(_answers(f"{base}/readyz"), timeout=180, what="the service to answer /readyz")
-        except TimeoutError:
-            pytest.fail(f"service not answering (exit {process.poll()}):\n{log.read_text()[-4000:]}")
+    ) as (base, process):
         yield base, psutil.Process(process.pid)
-
-
-def _answers(url: str) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            httpx.get(url, timeout=2)
-        except httpx.HTTPError:
-            return False
-        return True
-
-    return check
 
 
 @pytest.fixture(scope="module")

@@ -111,3 +111,17 @@ def test_the_prefect_startup_wait_is_passed_to_prefect(monkeypatch: pytest.Monke
     assert load_settings().tool_environment()["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "300"
     message = error_of(monkeypatch, ALPHAPULSE_PREFECT_STARTUP_TIMEOUT_SECONDS="0")
     assert message.startswith("ALPHAPULSE_PREFECT_STARTUP_TIMEOUT_SECONDS='0': Input should be greater")
+
+
+def test_request_limits_are_checked_where_they_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not by the first request a worker counts: a typo would otherwise pass every check before it."""
+    message = error_of(monkeypatch, ALPHAPULSE_SERVING_KEY_LIMITS='{"signal": "20 per sec"}')
+    assert message.startswith("ALPHAPULSE_SERVING_KEY_LIMITS=")
+    assert "limits for scope 'signal': '20 per sec' is not `limits` notation" in message
+    message = error_of(monkeypatch, ALPHAPULSE_SERVING_KEY_LIMITS='{"sigal": "20/second"}')
+    assert "unknown scopes ['sigal']" in message
+    monkeypatch.delenv("ALPHAPULSE_SERVING_KEY_LIMITS")
+    message = error_of(monkeypatch, ALPHAPULSE_SERVING_AUTH_FAILURE_LIMIT="ten a minute")
+    assert message.startswith("ALPHAPULSE_SERVING_AUTH_FAILURE_LIMIT='ten a minute': limits:")
+    monkeypatch.setenv("ALPHAPULSE_SERVING_AUTH_FAILURE_LIMIT", "5/minute")
+    assert load_settings().serving_auth_failure_limit == "5/minute"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from alphapulse.features import FeatureConfig, anchor_time, online_window_bars
+from alphapulse.features import FeatureConfig, online_window_bars
 from alphapulse.serving.schemas import CandleIn, HeadlineIn
 from alphapulse.store.queries import candles_frame, news_frame
 from alphapulse.timeframes import on_grid, timeframe_delta
@@ -36,17 +36,6 @@ class OnlineWindow:
     news: pd.DataFrame
     window_start: datetime
     as_of: datetime
-
-
-def online_window(
-    candles: Sequence[CandleIn], headlines: Sequence[HeadlineIn], config: FeatureConfig, now: datetime
-) -> OnlineWindow:
-    """The client's bars alone as the computation window: they must reach back to the last bar's anchor."""
-    times = checked_times(candles, config, now)
-    anchor = anchor_time(pd.Timestamp(times[-1]), config).to_pydatetime()
-    if times[0] > anchor:
-        raise InputError("candles", short_window(times, anchor, config))
-    return client_window(candles, times, headlines, anchor)
 
 
 def client_window(
