@@ -2,6 +2,7 @@
 
 Training is cached on a fingerprint of the stored data (plus profile and code), so re-running the pipeline
 with no new data reuses the last result instead of refitting; the result says when that happened.
+Each symbol's training is published as a Markdown artifact: its digest and a link to its MLflow run.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 
+from alphapulse.pipeline.artifacts import training_artifact
 from alphapulse.pipeline.instrument import Instrument
 from alphapulse.pipeline.train import train
 from alphapulse.settings import get_settings
@@ -53,4 +56,6 @@ def train_and_promote(
         mark = fingerprint_task(exchange, symbol, timeframe)
         state = train_symbol(exchange, symbol, timeframe, profile, mark, return_state=True)
         trained.append(Trained(report=state.result(), cached=state.name == "Cached"))
+        artifact = training_artifact(trained[-1].report, settings)
+        create_markdown_artifact(artifact.markdown, key=artifact.key, description=artifact.description)
     return trained

@@ -71,7 +71,7 @@ def test_run_twice_second_is_cached_and_changes_nothing(tmp_path: Path) -> None:
     assert [trained["cached"] for trained in summary["training"]] == [True]
     assert summary["home"] == str(home.resolve())
     assert summary["candles_stored"] == 43_780
-    assert set(summary["training"][0]["gate"]) == {"promote", "window", "reasons", "duels"}
+    assert set(summary["training"][0]["gate"]) == {"promote", "window", "reasons", "duels", "checks"}
     assert "always_long" in summary["training"][0]["evaluations"]
     print(
         f"alphapulse run: first {first_seconds:.1f} s, second {second_seconds:.1f} s; Prefect local API "

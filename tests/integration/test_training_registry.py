@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def config() -> TrainingConfig:
-    return small_config(bootstrap_iterations=200)
+    """Cheap trading: the planted signal earns about 6 bp per bar traded, less than the default 11 bp
+    cost, and this test is about the registry, not the economics (tests/unit/training/test_gate.py)."""
+    return small_config(bootstrap_iterations=200, cost_bps=1.0)
 
 
 def test_train_gate_registry_and_serving(config: TrainingConfig) -> None:

@@ -416,6 +416,7 @@ def _training_summary(report: TrainingReport, *, cached: bool = False) -> dict[s
             "window": {"start": decision.window[0], "end": decision.window[1]},
             "reasons": list(decision.reasons),
             "duels": [asdict(duel) for duel in decision.duels],
+            "checks": [asdict(check) for check in decision.checks],
         },
         "evaluations": {str(name): row.to_dict() for name, row in frame.iterrows()},
     }

@@ -128,7 +128,8 @@ def monitoring_notes(result: MonitorResult) -> list[str]:
     lines.append(f"{name}: {result.retrain.message}")
     lines.extend(
         f"{name} model {outcome.model_version} ({outcome.role}): {outcome.resolved}/{outcome.bars} "
-        f"bars resolved ({outcome.requests:,} requests), live accuracy {outcome.accuracy:.3f}"
+        f"bars resolved ({outcome.requests:,} requests, {outcome.abstained} abstained), "
+        f"live accuracy {outcome.accuracy:.3f}"
         for outcome in result.outcomes.summaries
     )
     return lines
@@ -147,16 +148,20 @@ def _with_interval(value: float, low: float, high: float, digits: int) -> str:
 
 
 def gate_column(decision: GateDecision | None, challenger: str | None) -> dict[str, str]:
-    """Per predictor, its accuracy on the gate's window when the gate judged it (challenger, opponents).
+    """Per predictor, its primary metric on the gate's window when the gate judged it (challenger,
+    opponents).
 
-    The table's accuracy is over every walk-forward window; the gate judges only the latest one, so the
-    two figures differ, and this column shows which rows (and which figures) the gate's verdict used.
+    The table's figures are over every walk-forward window; the gate judges only the latest one, so the
+    two differ, and this column shows which rows (and which figures) the gate's verdict used.
     """
+    from alphapulse.training.gate import score_text
+
     if decision is None or not decision.duels:
         return {}
-    marks = {duel.opponent: f"{duel.opponent_accuracy:.4f}" for duel in decision.duels}
+    marks = {duel.opponent: score_text(duel.metric, duel.opponent_score) for duel in decision.duels}
     if challenger is not None:
-        marks[challenger] = f"{decision.duels[0].challenger_accuracy:.4f} (challenger)"
+        first = decision.duels[0]
+        marks[challenger] = f"{score_text(first.metric, first.challenger_score)} (challenger)"
     return marks
 
 
@@ -167,9 +172,10 @@ def results_table(
     *,
     challenger: str | None = None,
 ) -> Table:
-    """Out-of-sample figures of models and baselines over every window; strategy figures are net of fees.
+    """Out-of-sample figures of models and baselines over every window; strategy figures are those of
+    the configured decision rule, net of costs.
 
-    The last column marks the rows the gate judged, with their accuracy on its (latest) window.
+    The last column marks the rows the gate judged, with their primary metric on its (latest) window.
     """
     from alphapulse.training.evaluation import summary_frame
 
@@ -188,13 +194,14 @@ def results_table(
         "log-loss",
         "Brier",
         "IC",
-        "L/S Sharpe [CI]",
-        "L/S return",
-        "L/S max DD",
-        "L/F Sharpe",
-        "L/F return",
+        "θ",
+        "exposure",
+        "trades",
+        "net return",
+        "net Sharpe [CI]",
+        "max DD",
         "vs best baseline",
-        "gate window acc.",
+        "gate window",
     ):
         table.add_column(column, justify="left" if column == "predictor" else "right")
     for name, row in frame.iterrows():
@@ -210,13 +217,12 @@ def results_table(
             f"{row['log_loss']:.4f}",
             f"{row['brier']:.4f}",
             f"{row['ic']:+.4f}" if np.isfinite(row["ic"]) else "n/a",
-            _with_interval(
-                row["long_short_sharpe"], row["long_short_sharpe_low"], row["long_short_sharpe_high"], 2
-            ),
-            f"{row['long_short_cumulative_return']:+.1%}",
-            f"{row['long_short_max_drawdown']:.1%}",
-            f"{row['long_flat_sharpe']:.2f}",
-            f"{row['long_flat_cumulative_return']:+.1%}",
+            f"{row['abstain']:.3f}",
+            f"{row['exposure']:.0%}",
+            f"{row['trades']:,.0f}",
+            f"{row['net_return']:+.1%}",
+            _with_interval(row["sharpe"], row["sharpe_low"], row["sharpe_high"], 2),
+            f"{row['max_drawdown']:.1%}",
             versus,
             judged.get(str(name), ""),
         )

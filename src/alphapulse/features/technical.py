@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Annotated, ClassVar, Final, Literal
 
 import numpy as np
@@ -292,6 +293,13 @@ class RealizedVolatility(Indicator):
     @property
     def warmup(self) -> int:
         return max(self.lengths)
+
+
+def volatility_column(indicators: Sequence[Indicator]) -> str | None:
+    """The shortest realized-volatility feature: the bar's own volatility estimate (expected moves in
+    serving, position sizing in the decision rule); None when the feature set has none."""
+    lengths = [n for i in indicators if isinstance(i, RealizedVolatility) for n in i.lengths]
+    return f"rvol_{min(lengths)}" if lengths else None
 
 
 class VolumeZscore(Indicator):

@@ -29,7 +29,7 @@ def classification_report(bars: pd.DataFrame, *, out_dir: Path, name: str) -> Pa
     frame = pd.DataFrame(
         {
             TARGET: target.to_numpy(),
-            PREDICTION: (resolved["direction"] == "up").astype(int).to_numpy(),
+            PREDICTION: (resolved["probability_up"].astype(float) > 0.5).astype(int).to_numpy(),
             PROBABILITY: resolved["probability_up"].astype(float).to_numpy(),
         }
     )

@@ -185,10 +185,12 @@ def outcome_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
     exchange = pipeline_exchange(settings)
     labels = ["model", "role", "model_version"]
     accuracy = GaugeMetricFamily(
-        "alphapulse_live_accuracy", "Share of resolved bars whose direction was right.", labels=labels
+        "alphapulse_live_accuracy", "Share of resolved, called bars whose direction was right.", labels=labels
     )
     resolved = GaugeMetricFamily(
-        "alphapulse_live_resolved_bars", "Bars answered and resolved.", labels=labels
+        "alphapulse_live_resolved_bars",
+        "Bars answered up or down (not flat) and resolved: what live accuracy is judged over.",
+        labels=labels,
     )
     mlflow_client = client(settings)
     for symbol in settings.symbols:
@@ -200,8 +202,8 @@ def outcome_metrics(engine: Engine, settings: Settings) -> Iterator[Metric]:
         )
         for summary in summarize_outcomes(outcomes):
             key = [name, summary.role, summary.model_version]
-            resolved.add_metric(key, summary.resolved)
-            if summary.resolved:
+            resolved.add_metric(key, summary.called)
+            if summary.called:
                 accuracy.add_metric(key, summary.accuracy)
     yield accuracy
     yield resolved

@@ -44,12 +44,19 @@ class OutcomeSummary:
     bars: int
     #: Bars whose outcome is known.
     resolved: int
-    #: Share of resolved bars whose direction was right.
+    #: Resolved bars the model abstained on ("flat": inside its decision rule's band), not in accuracy.
+    abstained: int
+    #: Share of the resolved bars it called (up or down) whose direction was right.
     accuracy: float
     #: Wilson 95% interval of the accuracy (NaN without resolved bars).
     accuracy_low: float
     accuracy_high: float
     mean_return_when_long: float
+
+    @property
+    def called(self) -> int:
+        """Resolved bars the model made a call on: what its live accuracy is judged over."""
+        return self.resolved - self.abstained
 
 
 def resolved_outcomes(
@@ -90,7 +97,8 @@ def resolved_outcomes(
     start_close = close.reindex(bars["as_of"]).to_numpy()
     bars["realized_return"] = np.log(close.reindex(later).to_numpy() / start_close)
     went_up = bars["realized_return"] > 0
-    bars["correct"] = np.where(bars["realized_return"].isna(), np.nan, (bars["direction"] == "up") == went_up)
+    unjudged = bars["realized_return"].isna() | (bars["direction"] == "flat")
+    bars["correct"] = np.where(unjudged, np.nan, (bars["direction"] == "up") == went_up)
     return bars
 
 
@@ -99,8 +107,9 @@ def summarize_outcomes(outcomes: pd.DataFrame) -> list[OutcomeSummary]:
     summaries = []
     for (version, role), group in outcomes.groupby(["model_version", "role"], sort=True):
         resolved = group.dropna(subset=["realized_return"])
+        called = resolved.dropna(subset=["correct"])
         longs = resolved[resolved["direction"] == "up"]["realized_return"]
-        low, high = wilson_interval(int(resolved["correct"].sum()), len(resolved))
+        low, high = wilson_interval(int(called["correct"].sum()), len(called))
         summaries.append(
             OutcomeSummary(
                 model_version=str(version),
@@ -108,7 +117,8 @@ def summarize_outcomes(outcomes: pd.DataFrame) -> list[OutcomeSummary]:
                 requests=int(group["requests"].sum()),
                 bars=len(group),
                 resolved=len(resolved),
-                accuracy=float(resolved["correct"].mean()) if len(resolved) else float("nan"),
+                abstained=len(resolved) - len(called),
+                accuracy=float(called["correct"].mean()) if len(called) else float("nan"),
                 accuracy_low=low,
                 accuracy_high=high,
                 mean_return_when_long=float(longs.mean()) if len(longs) else float("nan"),

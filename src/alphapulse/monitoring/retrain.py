@@ -167,7 +167,7 @@ def problems(drift: DriftReport | None, outcomes: OutcomeCheck | None) -> list[P
                 event=PERFORMANCE_DEGRADED,
                 reason=(
                     f"performance: champion v{judged.model_version} live accuracy {judged.accuracy:.3f} "
-                    f"< {outcomes.accuracy_floor:.3f} on {judged.resolved} resolved bars"
+                    f"< {outcomes.accuracy_floor:.3f} on {judged.called} resolved bars it called"
                 ),
                 payload={
                     "model_version": judged.model_version,

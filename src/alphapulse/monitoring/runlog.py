@@ -56,6 +56,7 @@ def log_outcomes(settings: Settings, name: str, check: OutcomeCheck) -> None:
         figures = {
             "live_accuracy": summary.accuracy,
             "resolved_bars": summary.resolved,
+            "abstained_bars": summary.abstained,
             "bars": summary.bars,
             "requests": summary.requests,
             "mean_return_when_long": summary.mean_return_when_long,

@@ -15,7 +15,7 @@ from alphapulse.features import feature_set_version
 from alphapulse.pipeline.instrument import Instrument
 from alphapulse.rollout import DeployerClient, Operation
 from alphapulse.serving.bento import build_bento, publish_bento
-from alphapulse.serving.bundle import bento_model_name, write_bundle
+from alphapulse.serving.bundle import DECISION_RULE_LABEL, bento_model_name, write_bundle
 from alphapulse.serving.schemas import Role
 from alphapulse.settings import Settings
 from alphapulse.training.registry import by_alias, feature_config_of, load_version, registered_name
@@ -47,6 +47,7 @@ def export_model(settings: Settings, instrument: Instrument, *, role: Role = "ch
         "role": role,
         "symbol": symbol,
         "timeframe": timeframe,
+        DECISION_RULE_LABEL: info.rule.model_dump_json(),
     }
     tag = write_bundle(
         settings,

@@ -128,7 +128,7 @@ def check_outcomes(settings: Settings, instrument: Instrument) -> OutcomeCheck:
         (
             s
             for s in summaries
-            if s.role == CHAMPION and s.model_version == champion and s.resolved >= settings.live_min_outcomes
+            if s.role == CHAMPION and s.model_version == champion and s.called >= settings.live_min_outcomes
         ),
         None,
     )

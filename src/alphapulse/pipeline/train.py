@@ -25,7 +25,9 @@ def train(settings: Settings, instrument: Instrument, *, profile: Profile = "fas
     if candles.empty:
         raise ValueError(f"symbol: no {exchange} {symbol} {timeframe} candles stored; ingest them first")
     matrix = build(candles, load_news(engine), current_config(engine, symbol, timeframe))
-    report = train_all(matrix, symbol=symbol, timeframe=timeframe, profile=profile, settings=settings)
+    report = train_all(
+        matrix, symbol=symbol, timeframe=timeframe, exchange=exchange, profile=profile, settings=settings
+    )
     if report.decision.promote:
         emit(
             MODEL_PROMOTED,

@@ -15,22 +15,15 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from alphapulse import decisions
+from alphapulse.decisions import FittedRule
 from alphapulse.features import FeatureConfig
-from alphapulse.features.technical import RealizedVolatility
+from alphapulse.features.technical import volatility_column
 from alphapulse.serving.bundle import ServedModel
 from alphapulse.serving.freshness import bar_age
-from alphapulse.serving.schemas import Direction, Prediction
+from alphapulse.serving.schemas import Prediction
 
 _MEAN_ABS_OF_STD_NORMAL = math.sqrt(2.0 / math.pi)
-
-
-def direction(probability_up: float) -> Direction:
-    return "up" if probability_up >= 0.5 else "down"
-
-
-def volatility_column(config: FeatureConfig) -> str | None:
-    lengths = [n for i in config.indicators if isinstance(i, RealizedVolatility) for n in i.lengths]
-    return f"rvol_{min(lengths)}" if lengths else None
 
 
 def expected_return(probability_up: float, volatility: float | None, horizon_bars: int) -> float | None:
@@ -39,8 +32,14 @@ def expected_return(probability_up: float, volatility: float | None, horizon_bar
     return (2.0 * probability_up - 1.0) * volatility * _MEAN_ABS_OF_STD_NORMAL * math.sqrt(horizon_bars)
 
 
+def held_position(rule: FittedRule, probability_up: float, volatility: float | None) -> float:
+    """The rule's position for this answer; an unknown volatility sizes a volatility-targeted rule to 0."""
+    bar = np.array([np.nan if volatility is None else volatility])
+    return float(decisions.positions(rule, np.array([probability_up]), rule.abstain, bar)[0])
+
+
 def bar_volatility(features: pd.DataFrame, config: FeatureConfig) -> float | None:
-    column = volatility_column(config)
+    column = volatility_column(config.indicators)
     if column is None or column not in features.columns:
         return None
     value = float(np.asarray(features[column])[-1])
@@ -67,7 +66,8 @@ def prediction(
         as_of=as_of,
         bar_close_time=age.bar_close_time,
         age_seconds=age.age_seconds,
-        direction=direction(probability_up),
+        direction=decisions.call(probability_up, model.rule.abstain),
+        position=held_position(model.rule, probability_up, volatility),
         probability_up=probability_up,
         expected_return=expected_return(probability_up, volatility, model.config.labels.horizon_bars),
         reference_price=reference_price,

@@ -15,19 +15,22 @@ from __future__ import annotations
 import contextlib
 import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import bentoml
 from bentoml.exceptions import NotFound
 
+from alphapulse.decisions import FittedRule
 from alphapulse.features import FeatureConfig, feature_set_version
 from alphapulse.serving.schemas import ModelRef, Role, ServedModelInfo
 from alphapulse.settings import Settings
 from alphapulse.training.predictor import Predictor
 
 MODEL_FILE = "model.pkl"
+#: The label holding the version's fitted decision rule (JSON); bundles written before it decide by default.
+DECISION_RULE_LABEL = "decision_rule"
 CONFIG_FILE = "feature_config.json"
 #: Bumped when the bundle layout changes, so an old service refuses a bundle it cannot read.
 BUNDLE_FORMAT = "alphapulse-predictor-1"
@@ -51,6 +54,8 @@ class ServedModel:
     tag: str
     labels: dict[str, str]
     loaded_at: datetime
+    #: How its probabilities become calls and positions (the version's fitted decision rule).
+    rule: FittedRule = field(default_factory=FittedRule)
     #: How long reading it from the store took (for the service's metrics).
     load_seconds: float = 0.0
 
@@ -142,6 +147,7 @@ def load_bundle(registered: str, role: Role) -> ServedModel | None:
         tag=str(model.tag),
         labels=labels,
         loaded_at=datetime.now(UTC),
+        rule=FittedRule.model_validate_json(labels.get(DECISION_RULE_LABEL, "{}")),
         load_seconds=time.perf_counter() - started,
     )
 

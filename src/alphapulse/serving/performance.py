@@ -42,6 +42,7 @@ def live_performance(engine: Engine, served: ModelSet, exchange: str) -> Perform
                     requests=summary.requests,
                     bars=summary.bars,
                     resolved=summary.resolved,
+                    abstained=summary.abstained,
                     accuracy=_known(summary.accuracy),
                     accuracy_low=_known(summary.accuracy_low),
                     accuracy_high=_known(summary.accuracy_high),

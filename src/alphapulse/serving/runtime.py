@@ -20,8 +20,9 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from alphapulse import decisions
 from alphapulse.serving import metrics
-from alphapulse.serving.answer import direction, prediction
+from alphapulse.serving.answer import prediction
 from alphapulse.serving.bundle import ServedModel
 from alphapulse.serving.freshness import ensure_fresh
 from alphapulse.serving.history import Computed, PredictHistory
@@ -200,10 +201,9 @@ class ServingRuntime:
             probabilities = model.predictor.predict_proba(pd.DataFrame(matrix, columns=list(columns)))
             for position, probability in zip(scorable, probabilities, strict=True):
                 value = float(probability)
-                results[position] = BatchPrediction(
-                    probability_up=value, direction=direction(value), model=model.ref
-                )
-                metrics.observe("predict_batch", direction(value), "champion", model.ref.version, None)
+                called = decisions.call(value, model.rule.abstain)
+                results[position] = BatchPrediction(probability_up=value, direction=called, model=model.ref)
+                metrics.observe("predict_batch", called, "champion", model.ref.version, None)
         return [result for result in results if result is not None]
 
     def _answer(

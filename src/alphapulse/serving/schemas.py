@@ -17,9 +17,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, Strict, model_validator
 
+from alphapulse.decisions import Call
 from alphapulse.money import Price, Quantity, to_text
 
-Direction = Literal["up", "down"]
+#: The decision rule's call: "flat" inside the model's abstain band (see alphapulse.decisions).
+Direction = Call
 Role = Literal["champion", "challenger"]
 
 
@@ -96,6 +98,10 @@ class Prediction(_Wire):
         description="Seconds from bar_close_time to when the answer was computed: how old the bar is."
     )
     direction: Direction
+    position: float = Field(
+        description="The position the model's decision rule holds over the next bar: +1 long, -1 short, "
+        "0 flat (scaled by the volatility target when the rule has one)."
+    )
     probability_up: float
     #: Expected log return over the label horizon: (2p - 1) * E|r|, E|r| from the bar's realized vol.
     expected_return: float | None
@@ -210,7 +216,12 @@ class ModelPerformance(_Wire):
     requests: int = Field(description="Answers given (prediction-log rows).")
     bars: int = Field(description="Distinct bars answered.")
     resolved: int = Field(description="Bars whose outcome is known.")
-    accuracy: float | None = Field(description="Share of resolved bars whose direction was right.")
+    abstained: int = Field(
+        description="Resolved bars answered flat (inside the model's abstain band): not in the accuracy."
+    )
+    accuracy: float | None = Field(
+        description="Share of the resolved bars called up or down that were right."
+    )
     accuracy_low: float | None = Field(description="Lower end of the Wilson 95% interval of accuracy.")
     accuracy_high: float | None = Field(description="Upper end of the Wilson 95% interval of accuracy.")
 

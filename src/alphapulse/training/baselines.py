@@ -29,8 +29,11 @@ def random_score(dataset: Dataset, test: IntArray, rng: np.random.Generator) -> 
     return rng.random(len(test))
 
 
+#: The market itself: the baseline whose strategy is buy-and-hold (the gate's default Sharpe floor).
+BUY_AND_HOLD = "always_long"
+
 BASELINES: dict[str, Baseline] = {
-    "always_long": always_long,
+    BUY_AND_HOLD: always_long,
     "persistence": persistence,
     "random": random_score,
 }

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import numpy.typing as npt
 
 from alphapulse.training.config import EvaluationConfig
 from alphapulse.training.dataset import FloatArray, IntArray
@@ -42,13 +41,14 @@ def interval(
 
 
 def superiority(
-    ours: npt.NDArray[np.bool_],
-    theirs: npt.NDArray[np.bool_],
+    ours: FloatArray,
+    theirs: FloatArray,
     margin: float,
     config: EvaluationConfig,
     seed: int,
 ) -> tuple[float, float]:
-    """Accuracy difference on the same rows and the p-value of "ours beats theirs by no more than margin".
+    """Mean per-bar score difference on the same rows (e.g. accuracy, from 0/1 scores) and the p-value of
+    "ours beats theirs by no more than margin".
 
     The bootstrap distribution of the paired difference, centred on the observed one, stands in for the
     null; blocks resample both predictors' rows together so their correlation is kept.

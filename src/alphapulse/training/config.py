@@ -22,23 +22,34 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from alphapulse.decisions import Costs, DecisionRule
 from alphapulse.training.models import Params, family_names, get_family
 
 Profile = Literal["fast", "full"]
+PrimaryMetric = Literal["accuracy", "net_return"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TuningConfig(_Strict):
+    """The hyper-parameter search budget: trials per family and walk-forward fold (0: the params as given)."""
+
+    trials: int = Field(default=0, ge=0)
+    timeout_seconds: float | None = Field(default=None, gt=0)
+
+
 class ProfileConfig(_Strict):
-    """How many folds a profile runs, and each registered family's hyper-parameters under its name.
+    """How many folds a profile runs, its tuning budget, and each registered family's hyper-parameters
+    under its name (the starting point of the search when tuning).
 
     In the YAML the families sit beside ``n_splits``; each is validated by its own family's params class,
     and every registered family must be there (a misspelt family is an unknown key, not a skipped model).
     """
 
     n_splits: int = Field(ge=2, description="At least two: the latest fold is judged, earlier ones select.")
+    tuning: TuningConfig = TuningConfig()
     families: dict[str, SerializeAsAny[Params]]
 
     @model_validator(mode="before")
@@ -101,24 +112,36 @@ class EvaluationConfig(_Strict):
 
 
 class GateConfig(_Strict):
-    margin: float = Field(ge=0, lt=0.5)
+    primary_metric: PrimaryMetric = "accuracy"
+    margin: float = Field(ge=0, lt=0.5, description="Per-bar gain in the primary metric over every opponent.")
     alpha: float = Field(gt=0, lt=0.5)
+    sharpe_floor: Literal["buy_and_hold"] | float = Field(
+        default="buy_and_hold",
+        description="The net Sharpe's lower confidence bound must exceed this, or buy-and-hold's Sharpe.",
+    )
+    spa_reps: int = Field(default=1000, ge=100, description="Bootstrap resamples of Hansen's SPA test.")
+
+
+class CostConfig(_Strict):
+    """Trading costs: a default and per-exchange overrides (by ccxt exchange id)."""
+
+    default: Costs
+    exchanges: dict[str, Costs] = Field(default_factory=dict)
+
+    def of(self, exchange: str | None) -> Costs:
+        return self.exchanges.get(exchange or "", self.default)
 
 
 class TrainingConfig(_Strict):
     profile: Profile
     seed: int
     threads: int = Field(ge=1)
-    fee_bps: float = Field(ge=0)
+    costs: CostConfig
+    decision: DecisionRule
     splits: SplitConfig
     evaluation: EvaluationConfig
     gate: GateConfig
     model: ProfileConfig
-
-    @property
-    def fee(self) -> float:
-        """The fee as a fraction of notional, charged per unit of position change."""
-        return self.fee_bps / 10_000
 
 
 def load_config(profile: Profile = "fast", path: Path | None = None) -> TrainingConfig:

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from alphapulse.features.matrix import FeatureMatrix, trainable_mask
+from alphapulse.features.technical import volatility_column
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -30,10 +31,13 @@ class Dataset:
     y: FloatArray
     label_return: FloatArray
     label_end: TimeArray
+    close: FloatArray
     bar_return: FloatArray
     next_return: FloatArray
     feature_columns: tuple[str, ...]
     feature_version: str
+    #: The bar's realized volatility (the decision rule's sizing), when the feature set computes one.
+    volatility: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -65,7 +69,8 @@ def dataset_from(matrix: FeatureMatrix) -> Dataset:
         raise ValueError("feature matrix: the index must be a UTC DatetimeIndex of bar open times")
     if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
         raise ValueError("feature matrix: open times must be strictly increasing")
-    log_close = np.log(frame["close"].to_numpy(dtype=np.float64))
+    close = frame["close"].to_numpy(dtype=np.float64)
+    log_close = np.log(close)
     bar_return = np.diff(log_close, prepend=np.nan)
     next_return = np.append(bar_return[1:], np.nan)
     keep = trainable_mask(frame, matrix.warmup_bars)
@@ -77,6 +82,9 @@ def dataset_from(matrix: FeatureMatrix) -> Dataset:
     label_end = pd.DatetimeIndex(rows["label_end"]).tz_convert("UTC")
     if (label_end < rows.index).any():
         raise ValueError("feature matrix: a label_end precedes its bar's open_time")
+    volatility = volatility_column(matrix.config.indicators)
+    if volatility not in frame.columns:  # a matrix built without it (a volatility target then refuses)
+        volatility = None
     return Dataset(
         open_time=pd.DatetimeIndex(rows.index),
         open_ns=rows.index.tz_localize(None).to_numpy(dtype="datetime64[ns]"),
@@ -85,8 +93,10 @@ def dataset_from(matrix: FeatureMatrix) -> Dataset:
         y=rows["label_up"].to_numpy(dtype=np.float64),
         label_return=rows["label_return"].to_numpy(dtype=np.float64),
         label_end=label_end.tz_localize(None).to_numpy(dtype="datetime64[ns]"),
+        close=close[keep],
         bar_return=bar_return[keep],
         next_return=next_return[keep],
         feature_columns=tuple(columns),
         feature_version=matrix.version,
+        volatility=None if volatility is None else rows[volatility].to_numpy(dtype=np.float64),
     )

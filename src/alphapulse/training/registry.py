@@ -1,16 +1,16 @@
 """The model registry: one registered model per symbol and timeframe, ``champion``/``challenger`` aliases.
 
-Version tags carry the recipe (family, params, feature columns and version) and the data window, so the
-gate can refit the champion on any window and ``load_champion`` can rebuild the exact ``Predictor`` (the
-gate writes them, with its decision, when it records a challenger). The registered model's
-``champion_history`` tag is the stack of earlier champions that ``rollback`` pops.
+Version tags carry the recipe (family, params, feature columns and version), the fitted decision rule and
+the data window, so the gate can refit the champion on any window and ``load_champion`` can rebuild the
+exact ``Predictor`` (the gate writes them, with its decision, when it records a challenger). The
+registered model's ``champion_history`` tag is the stack of earlier champions that ``rollback`` pops.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
+from alphapulse.decisions import FittedRule
 from alphapulse.events import MODEL_PROMOTED, emit
 from alphapulse.features import FeatureConfig, current_config, load_config
 from alphapulse.settings import Settings
@@ -29,6 +30,8 @@ from alphapulse.training.tracking import client
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
+#: The version's fitted decision rule (``alphapulse.decisions.FittedRule`` as JSON).
+DECISION_RULE_TAG = "decision_rule"
 
 
 def registered_name(symbol: str, timeframe: str) -> str:
@@ -56,6 +59,8 @@ class VersionInfo:
     reason: str
     created: datetime
     run_id: str
+    #: How it turns probabilities into calls; the default on versions registered before rules existed.
+    rule: FittedRule = field(default_factory=FittedRule)
 
 
 def _info(version: Any, aliases: tuple[str, ...]) -> VersionInfo:
@@ -76,6 +81,7 @@ def _info(version: Any, aliases: tuple[str, ...]) -> VersionInfo:
         reason=tags.get("gate_reason", ""),
         created=datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC),
         run_id=str(version.run_id),
+        rule=FittedRule.model_validate_json(tags.get(DECISION_RULE_TAG, "{}")),
     )
 
 

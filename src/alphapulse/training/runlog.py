@@ -3,9 +3,11 @@ model family (params, per-fold and overall metrics, learning curves, importance,
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -14,9 +16,9 @@ import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 
-from alphapulse.training import figures
+from alphapulse.training import figures, report
 from alphapulse.training.dataset import Dataset
-from alphapulse.training.evaluation import Evaluation, Predictions
+from alphapulse.training.evaluation import Evaluation, Predictions, Track
 from alphapulse.training.gate import GateDecision
 from alphapulse.training.models import ModelFamily, get_family
 from alphapulse.training.predictor import Predictor
@@ -103,22 +105,20 @@ def log_dataset(dataset: Dataset, name: str) -> None:
 
 
 def log_report(
-    title: str,
-    dataset: Dataset,
-    summary: pd.DataFrame,
-    models: Sequence[Predictions],
-    buy_and_hold: Predictions,
-    fee: float,
-    decision: GateDecision,
+    title: str, tracks: Sequence[Track], summary: pd.DataFrame, decision: GateDecision, bars_per_year: float
 ) -> None:
-    drawn = {
-        "equity": figures.equity_figure(dataset, [*models, buy_and_hold], fee),
-        "calibration": figures.calibration_figure(dataset, models),
-    }
-    for label, figure in drawn.items():
-        mlflow.log_figure(figure, f"{label}.png")
-    notes = [f"gate: {'promoted' if decision.promote else 'refused'}", *decision.reasons]
-    images = {label: figures.png(figure) for label, figure in drawn.items()}
-    mlflow.log_text(figures.html_page(title, summary, notes, images), "evaluation_report.html")
+    """The trader's report in the active run: the HTML page, its figures as PNGs (drawn once for both),
+    the summary as CSV and as a Markdown digest linking back to the run, and the gate's decision."""
+    pictures = report.images(tracks)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in pictures.items():
+            (Path(folder) / f"{name}.png").write_bytes(data)
+        mlflow.log_artifacts(folder)
+    lines = report.gate_lines(decision)
+    page = report.html(title, tracks, summary, lines, bars_per_year, pictures)
+    mlflow.log_text(page, "evaluation_report.html")
     mlflow.log_text(summary.to_csv(), "evaluation_summary.csv")
+    run = mlflow.active_run()
+    url = report.run_url(mlflow.get_tracking_uri(), run.info.run_id) if run is not None else None
+    mlflow.log_text(report.markdown(summary, lines, url), "evaluation_summary.md")
     mlflow.log_dict(asdict(decision), "gate_decision.json")

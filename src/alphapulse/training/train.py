@@ -12,26 +12,38 @@ from dataclasses import dataclass, field
 import mlflow
 import numpy as np
 
+from alphapulse.decisions import FittedRule
 from alphapulse.features import FeatureMatrix
 from alphapulse.settings import Settings
 from alphapulse.timeframes import timeframe_seconds
-from alphapulse.training import runlog
+from alphapulse.training import runlog, tuning
 from alphapulse.training.config import Profile, TrainingConfig, load_config
 from alphapulse.training.dataset import Dataset, dataset_from
 from alphapulse.training.evaluation import (
     Evaluation,
     Predictions,
+    Track,
+    abstain_on,
     baseline_predictions,
     evaluate_all,
     model_predictions,
     summary_frame,
+    tracks_of,
 )
-from alphapulse.training.gate import GateDecision, Verdict, choose_challenger, decide, record
+from alphapulse.training.gate import (
+    GateDecision,
+    Judged,
+    TrainedAs,
+    Verdict,
+    choose_challenger,
+    decide,
+    record,
+)
 from alphapulse.training.models import Fitter, families
 from alphapulse.training.predictor import Predictor
 from alphapulse.training.registry import CHAMPION, by_alias, registered_name
 from alphapulse.training.tracking import client, experiment_id
-from alphapulse.training.walkforward import FoldFit, fit_predictor, walk_forward
+from alphapulse.training.walkforward import FoldFit, TrainedFit, fit_predictor, walk_forward
 
 SECONDS_PER_YEAR = 365.25 * 86_400
 
@@ -66,13 +78,16 @@ class _Evaluated:
     folds: dict[str, list[FoldFit]]
     predictions: dict[str, Predictions]
     baselines: list[Predictions]
+    tracks: dict[str, Track]
     evaluations: dict[str, Evaluation]
+    cost: float
+    bars_per_year: float
 
 
 @dataclass(frozen=True)
 class _Logged:
     run_id: str
-    predictors: dict[str, Predictor]
+    finals: dict[str, TrainedFit]
     model_uris: dict[str, str]
 
 
@@ -97,20 +112,29 @@ def _evaluate(
     folds: dict[str, list[FoldFit]],
     config: TrainingConfig,
     timeframe: str,
+    cost: float,
 ) -> _Evaluated:
-    """The families' out-of-sample predictions and the baselines' on the same rows, all scored alike."""
-    predictions = {name: model_predictions(name, fits) for name, fits in folds.items()}
-    baselines = baseline_predictions(dataset, next(iter(predictions.values())), config.seed)
+    """The families' out-of-sample predictions and the baselines' on the same rows, all traded by the
+    same rule at the same costs and scored alike."""
+    rule = config.decision
+    predictions = {name: model_predictions(name, fits, dataset, rule, cost) for name, fits in folds.items()}
+    models = list(predictions.values())
+    baselines = baseline_predictions(dataset, models[0], config.seed)
+    tracks = tracks_of(dataset, [*baselines, *models], rule, cost)
     bars_per_year = SECONDS_PER_YEAR / timeframe_seconds(timeframe)
-    evaluations = evaluate_all(dataset, list(predictions.values()), baselines, config, bars_per_year)
-    return _Evaluated(dataset, fitters, folds, predictions, baselines, evaluations)
+    evaluations = evaluate_all(dataset, models, baselines, tracks, config, bars_per_year)
+    return _Evaluated(
+        dataset, fitters, folds, predictions, baselines, tracks, evaluations, cost, bars_per_year
+    )
 
 
-def _run_params(dataset: Dataset, config: TrainingConfig) -> dict[str, object]:
+def _run_params(dataset: Dataset, config: TrainingConfig, cost: float) -> dict[str, object]:
     return {
         "profile": config.profile,
-        "fee_bps": config.fee_bps,
+        "cost_bps": cost * 10_000,
         "n_splits": config.model.n_splits,
+        **{f"tuning.{k}": v for k, v in config.model.tuning.model_dump().items()},
+        **{f"decision.{k}": v for k, v in config.decision.model_dump().items()},
         **{f"splits.{k}": v for k, v in config.splits.model_dump().items()},
         **{f"gate.{k}": v for k, v in config.gate.model_dump().items()},
         "rows": len(dataset),
@@ -119,7 +143,7 @@ def _run_params(dataset: Dataset, config: TrainingConfig) -> dict[str, object]:
 
 def _fit_and_log_family(
     experiment: str, tags: dict[str, str], fitter: Fitter, evaluated: _Evaluated, config: TrainingConfig
-) -> tuple[Predictor, str]:
+) -> tuple[TrainedFit, str]:
     """A nested run with the family's walk-forward figures and its model refitted on every row, the model
     the gate registers if the family is the challenger; returns that predictor and its model URI."""
     dataset = evaluated.dataset
@@ -133,8 +157,12 @@ def _fit_and_log_family(
             fitter.params,
             dataset,
         )
-        final, _ = fit_predictor(fitter, dataset, np.arange(len(dataset)), config)
-        return final, runlog.log_model(final, dataset.features.iloc[-5:])
+        for fold in evaluated.folds[fitter.name]:
+            tuning.log_trials(fitter.name, fold.fold, fold.trials)
+        final = fit_predictor(fitter, dataset, np.arange(len(dataset)), config)
+        tuning.log_trials(fitter.name, None, final.trials)
+        mlflow.log_dict(final.params, "fitted_params.json")
+        return final, runlog.log_model(final.predictor, dataset.features.iloc[-5:])
 
 
 def _log_runs(
@@ -150,7 +178,7 @@ def _log_runs(
     with mlflow.start_run(
         experiment_id=experiment, run_name=f"train-{config.profile}", tags={**tags, "profile": config.profile}
     ) as parent:
-        mlflow.log_params(_run_params(dataset, config))
+        mlflow.log_params(_run_params(dataset, config, evaluated.cost))
         runlog.log_dataset(
             dataset, f"{tags['symbol']} {tags['timeframe']} features {dataset.feature_version[:12]}"
         )
@@ -162,12 +190,10 @@ def _log_runs(
         }
         runlog.log_report(
             f"{name}: out-of-sample evaluation ({config.profile})",
-            dataset,
+            list(evaluated.tracks.values()),
             summary_frame(evaluated.evaluations),
-            list(evaluated.predictions.values()),
-            evaluated.baselines[0],
-            config.fee,
             verdict.decision,
+            evaluated.bars_per_year,
         )
         mlflow.set_tags(
             {
@@ -177,7 +203,7 @@ def _log_runs(
         )
         return _Logged(
             run_id=parent.info.run_id,
-            predictors={family: predictor for family, (predictor, _) in finals.items()},
+            finals={family: final for family, (final, _) in finals.items()},
             model_uris={family: uri for family, (_, uri) in finals.items()},
         )
 
@@ -187,25 +213,30 @@ def train_all(
     *,
     symbol: str,
     timeframe: str,
+    exchange: str | None = None,
     profile: Profile = "fast",
     settings: Settings | None = None,
     config: TrainingConfig | None = None,
 ) -> TrainingReport:
-    """Train, evaluate, log and gate every family on one symbol's feature matrix."""
+    """Train, evaluate, log and gate every family on one symbol's feature matrix, at ``exchange``'s costs."""
     config = config or load_config(profile)
+    cost = config.costs.of(exchange).per_unit
     laps = _Laps()
     dataset = dataset_from(matrix)
     fitters = families(config)
     folds = {fitter.name: walk_forward(fitter, dataset, config) for fitter in fitters}
     laps.lap("walk_forward")
 
-    evaluated = _evaluate(dataset, fitters, folds, config, timeframe)
+    evaluated = _evaluate(dataset, fitters, folds, config, timeframe, cost)
     laps.lap("evaluation")
 
     name = registered_name(symbol, timeframe)
     mlflow_client = client(settings)
     challenger = choose_challenger(evaluated.evaluations, evaluated.predictions, dataset, config)
-    verdict = decide(mlflow_client, name, dataset, challenger, evaluated.baselines, config)
+    judged = Judged(
+        config, cost, evaluated.bars_per_year, evaluated.baselines, list(evaluated.predictions.values())
+    )
+    verdict = decide(mlflow_client, name, dataset, challenger, judged)
     laps.lap("gate")
 
     tags = {
@@ -216,7 +247,12 @@ def train_all(
     }
     logged = _log_runs(experiment_id(mlflow_client, name, settings), name, tags, evaluated, verdict, config)
     uri = logged.model_uris[challenger.name]
-    version = record(mlflow_client, name, verdict, uri, dataset, matrix.config, config)
+    final = logged.finals[challenger.name]
+    rule = FittedRule.of(
+        config.decision, abstain_on(dataset, final.validation, final.validation_proba, config.decision, cost)
+    )
+    trained = TrainedAs(final.params, rule)
+    version = record(mlflow_client, name, verdict, uri, dataset, matrix.config, config, trained)
     champion = by_alias(mlflow_client, name, CHAMPION)
     laps.lap("mlflow")
     return TrainingReport(
@@ -234,6 +270,6 @@ def train_all(
         decision=verdict.decision,
         champion=champion.version if champion else None,
         run_id=logged.run_id,
-        predictors=logged.predictors,
+        predictors={family: final.predictor for family, final in logged.finals.items()},
         seconds=laps.with_total(),
     )

@@ -21,8 +21,9 @@ from sklearn.model_selection import BaseCrossValidator
 
 from alphapulse.training.config import TrainingConfig
 from alphapulse.training.dataset import Dataset, FloatArray, IntArray, TimeArray
-from alphapulse.training.models import Fitted, Fitter
+from alphapulse.training.models import Fitted, Fitter, get_family
 from alphapulse.training.predictor import Predictor
+from alphapulse.training.tuning import Split, Trial, tune
 
 
 def _utc_ns(times: Any) -> TimeArray:
@@ -118,12 +119,31 @@ def inner_validation(
 
 
 @dataclass(frozen=True)
+class TrainedFit:
+    """A model fitted on a training span, with its predictions on that span's own inner validation slice:
+    what the decision rule's abstain band is chosen on, in the past of anything the model is judged on.
+    ``params`` are the ones fitted (tuned on that slice, or as configured) and ``trials`` the search that
+    chose them (none without tuning)."""
+
+    predictor: Predictor
+    fitted: Fitted
+    validation: IntArray
+    validation_proba: FloatArray
+    params: dict[str, Any]
+    trials: tuple[Trial, ...]
+
+
+@dataclass(frozen=True)
 class FoldFit:
     fold: int
     train_rows: int
     test: IntArray
     proba: FloatArray
     fitted: Fitted
+    validation: IntArray
+    validation_proba: FloatArray
+    params: dict[str, Any]
+    trials: tuple[Trial, ...]
 
 
 def splitter(dataset: Dataset, config: TrainingConfig) -> WalkForward:
@@ -141,10 +161,11 @@ def splitter(dataset: Dataset, config: TrainingConfig) -> WalkForward:
     )
 
 
-def fit_predictor(
-    fitter: Fitter, dataset: Dataset, train: IntArray, config: TrainingConfig
-) -> tuple[Predictor, Fitted]:
-    """Fit on ``train`` with early stopping on its purged latest slice."""
+def fit_predictor(fitter: Fitter, dataset: Dataset, train: IntArray, config: TrainingConfig) -> TrainedFit:
+    """Fit on ``train`` with early stopping on its purged latest slice, with the params a search on that
+    same split chose when the profile tunes: ``fitter`` is the recipe (family and configured params), and
+    the search is given nothing of ``dataset`` beyond ``train``.
+    """
     fit, validation = inner_validation(
         train,
         dataset.open_ns,
@@ -152,16 +173,35 @@ def fit_predictor(
         config.splits.inner_validation_fraction,
         config.splits.embargo_bars,
     )
-    fitted = fitter.fit(dataset.x[fit], dataset.y[fit], dataset.x[validation], dataset.y[validation])
-    return Predictor(fitter.name, fitted.model, dataset.feature_columns, dataset.feature_version), fitted
+    split = Split(dataset.x[fit], dataset.y[fit], dataset.x[validation], dataset.y[validation])
+    tuned = tune(fitter, split, config)
+    chosen = (
+        get_family(fitter.name).fitter(tuned.params, seed=config.seed, threads=config.threads)
+        if tuned.trials
+        else fitter
+    )
+    fitted = split.fit(chosen)
+    predictor = Predictor(fitter.name, fitted.model, dataset.feature_columns, dataset.feature_version)
+    validation_proba = predictor.predict_proba(dataset.features.iloc[validation])
+    return TrainedFit(predictor, fitted, validation, validation_proba, tuned.params, tuned.trials)
 
 
 def run_fold(
     fitter: Fitter, dataset: Dataset, fold: int, train: IntArray, test: IntArray, config: TrainingConfig
 ) -> FoldFit:
-    predictor, fitted = fit_predictor(fitter, dataset, train, config)
-    proba = predictor.predict_proba(dataset.features.iloc[test])
-    return FoldFit(fold=fold, train_rows=len(train), test=test, proba=proba, fitted=fitted)
+    trained = fit_predictor(fitter, dataset, train, config)
+    proba = trained.predictor.predict_proba(dataset.features.iloc[test])
+    return FoldFit(
+        fold=fold,
+        train_rows=len(train),
+        test=test,
+        proba=proba,
+        fitted=trained.fitted,
+        validation=trained.validation,
+        validation_proba=trained.validation_proba,
+        params=trained.params,
+        trials=trained.trials,
+    )
 
 
 def walk_forward(fitter: Fitter, dataset: Dataset, config: TrainingConfig) -> list[FoldFit]:

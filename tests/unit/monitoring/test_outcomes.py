@@ -89,6 +89,22 @@ def test_live_accuracy_per_model_version(engine: Engine) -> None:
     )
 
 
+def test_bars_answered_flat_are_abstentions_not_misses(engine: Engine) -> None:
+    """Inside its abstain band the model makes no call: such bars are counted, but judged neither way."""
+    store_candles(engine)
+    directions = ["up", "flat", "flat", "up"]  # hour 0 up (right), hour 3 up (right)
+    rows = [logged(n, version="3", role="champion", direction=d, hour=n) for n, d in enumerate(directions)]
+    with engine.begin() as connection:
+        connection.execute(insert(PREDICTIONS), rows)
+    outcomes = resolved_outcomes(
+        engine, exchange="binance", symbol="BTC/USDT", timeframe="1h", horizon_bars=1
+    )
+    (summary,) = summarize_outcomes(outcomes)
+    assert (summary.resolved, summary.abstained, summary.called) == (4, 2, 2)
+    assert summary.accuracy == 1.0
+    assert summary.accuracy_low > 0.3, "the interval is over the two calls, not four bars"
+
+
 def test_a_bar_polled_ten_thousand_times_counts_once(engine: Engine) -> None:
     """Clients poll: accuracy is per bar, so one bar's 10,000 requests weigh as much as one request."""
     store_candles(engine)

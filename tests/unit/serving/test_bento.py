@@ -29,6 +29,9 @@ PIPELINE_ONLY = {
     "ccxt",
     "feedparser",
     "s3fs",
+    "optuna",
+    "arch",
+    "quantstats",
 }
 NOW = datetime(2026, 12, 2, 10, 15, 0, tzinfo=UTC)
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from alphapulse.decisions import Costs
 from alphapulse.features import FeatureMatrix, load_config
-from alphapulse.training.config import TrainingConfig
+from alphapulse.training.config import CostConfig, TrainingConfig, TuningConfig
 from alphapulse.training.config import load_config as load_training_config
 
 
@@ -43,9 +44,16 @@ def synthetic_matrix(n: int = 3000, *, signal: float = 0.0, horizon: int = 1, se
     return FeatureMatrix(frame, columns, f"synthetic-s{signal}-h{horizon}-{seed}", 5, load_config())
 
 
-def small_config(bootstrap_iterations: int) -> TrainingConfig:
-    """The fast profile on 500-bar windows, so a matrix of a few thousand bars walks forward in seconds."""
+def small_config(
+    bootstrap_iterations: int, *, trials: int = 0, cost_bps: float | None = None
+) -> TrainingConfig:
+    """The fast profile on 500-bar windows, so a matrix of a few thousand bars walks forward in seconds
+    (without a hyper-parameter search unless ``trials`` asks for one; at ``cost_bps`` per unit traded
+    on any exchange when given)."""
     base = load_training_config("fast")
+    if cost_bps is not None:
+        base = base.model_copy(update={"costs": CostConfig(default=Costs(fee_bps=cost_bps))})
     splits = base.splits.model_copy(update={"test_bars": 500, "min_train_bars": 500})
     evaluation = base.evaluation.model_copy(update={"bootstrap_iterations": bootstrap_iterations})
-    return base.model_copy(update={"splits": splits, "evaluation": evaluation})
+    model = base.model.model_copy(update={"tuning": TuningConfig(trials=trials)})
+    return base.model_copy(update={"splits": splits, "evaluation": evaluation, "model": model})

@@ -14,8 +14,10 @@ DEFAULT_YAML = Path(__file__).resolve().parents[3].joinpath("src/alphapulse/trai
 
 def test_profiles_share_the_window_and_differ_in_folds_and_trees() -> None:
     fast, full = load_config("fast"), load_config("full")
-    assert fast.fee_bps == 10.0
-    assert fast.fee == pytest.approx(0.001)
+    assert fast.costs.of("binance").per_unit == pytest.approx(0.0011)
+    assert fast.costs.of("an-exchange-without-its-own") == fast.costs.default
+    assert fast.decision == full.decision
+    assert fast.model.tuning.trials < full.model.tuning.trials
     assert fast.splits == full.splits
     assert fast.model.n_splits < full.model.n_splits
     fast_trees, full_trees = fast.model.families["xgboost"], full.model.families["xgboost"]
@@ -29,8 +31,10 @@ def test_unknown_profile_and_unknown_keys_are_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="profile 'huge'"):
         load_config("huge")  # type: ignore[arg-type]
     broken = tmp_path / "training.yaml"
-    broken.write_text(DEFAULT_YAML.read_text().replace("fee_bps: 10.0", "fee_bps: 10.0\nfees_bps: 5"))
-    with pytest.raises(ValidationError, match="fees_bps"):
+    broken.write_text(
+        DEFAULT_YAML.read_text().replace("mode: long_flat ", "mode: long_flat\n  modes: [long_short]\n ")
+    )
+    with pytest.raises(ValidationError, match=r"decision\.modes"):
         load_config("fast", broken)
 
 

@@ -12,21 +12,24 @@ from alphapulse.training.config import EvaluationConfig
 CONFIG = EvaluationConfig(bootstrap_iterations=400, block_bars=5, confidence=0.9)
 
 
-def test_fees_are_paid_per_unit_of_position_change() -> None:
-    proba = np.array([0.9, 0.9, 0.1, 0.5])  # long, long, short, flat
-    next_return = np.log(np.array([1.01, 1.02, 0.97, 1.05]))
-    net = metrics.net_returns(metrics.positions(proba, short=True), next_return, fee=0.001)
-    np.testing.assert_allclose(net, [0.01 - 0.001, 0.02, 0.03 - 0.002, -0.001])
-    flat = metrics.net_returns(metrics.positions(proba, short=False), next_return, fee=0.001)
-    np.testing.assert_allclose(flat, [0.01 - 0.001, 0.02, -0.001, 0.0])
-
-
 def test_drawdown_hit_rate_and_buy_and_hold() -> None:
-    next_return = np.log(np.array([1.10, 0.5, 1.2]))
-    figures = metrics.strategy(np.ones(3), next_return, 0.0, 8760, short=False)
+    market = np.array([0.10, -0.5, 0.2])
+    figures = metrics.trading(np.ones(3), market, market, 8760)
     assert figures["max_drawdown"] == pytest.approx(-0.5)
     assert figures["hit_rate"] == pytest.approx(2 / 3)
-    assert figures["cumulative_return"] == pytest.approx(1.1 * 0.5 * 1.2 - 1)
+    assert figures["net_return"] == pytest.approx(1.1 * 0.5 * 1.2 - 1)
+    assert (figures["trades"], figures["exposure"]) == (1, 1)
+    assert figures["turnover"] == pytest.approx(8760 / 3)
+
+
+def test_trading_figures_count_trades_exposure_and_hits_on_held_bars_only() -> None:
+    position = np.array([0.0, 1.0, 1.0, -1.0, 0.0, 0.0])
+    market = np.array([0.01, 0.02, -0.01, -0.03, 0.04, 0.0])
+    figures = metrics.trading(position, position * market, market, 6)
+    assert figures["trades"] == 3  # in, flip, out
+    assert figures["exposure"] == pytest.approx(0.5)
+    assert figures["hit_rate"] == pytest.approx(2 / 3)
+    assert figures["turnover"] == pytest.approx(4.0)  # 1 + 2 + 1 units over 6 bars, 6 bars a year
 
 
 def test_classification_figures_of_a_perfect_and_a_constant_forecast() -> None:

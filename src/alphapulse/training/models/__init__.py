@@ -17,9 +17,11 @@ from alphapulse.training.models.family import (
     ModelFamily,
     Params,
     ParamsFitter,
+    Suggester,
     family_names,
     get_family,
     register_family,
+    span,
 )
 
 if TYPE_CHECKING:
@@ -47,8 +49,10 @@ __all__ = [
     "NativeClassifier",
     "Params",
     "ParamsFitter",
+    "Suggester",
     "families",
     "family_names",
     "get_family",
     "register_family",
+    "span",
 ]

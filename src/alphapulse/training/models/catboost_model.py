@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,14 @@ from pydantic import Field
 
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
-from alphapulse.training.models.family import ModelFamily, Params, ParamsFitter, register_family
+from alphapulse.training.models.family import (
+    ModelFamily,
+    Params,
+    ParamsFitter,
+    Suggester,
+    register_family,
+    span,
+)
 
 
 class CatBoostParams(Params):
@@ -49,6 +57,20 @@ class CatBoostFitter(ParamsFitter[CatBoostParams]):
         )
 
 
+def space(trial: Suggester, configured: CatBoostParams) -> dict[str, Any]:
+    """Step size, tree depth and leaf regularisation; ``iterations`` stays a cap that early stopping cuts
+    short. ``l2_leaf_reg`` is searched on a log scale unless configured at 0, which a log scale cannot
+    hold."""
+    rate, depth = span(0.01, 0.3, configured.learning_rate), span(3, 8, configured.depth)
+    ridge = span(1.0, 30.0, configured.l2_leaf_reg)
+    return {
+        **configured.model_dump(),
+        "learning_rate": trial.suggest_float("learning_rate", *rate, log=True),
+        "depth": trial.suggest_int("depth", *depth),
+        "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", *ridge, log=ridge[0] > 0),
+    }
+
+
 register_family(
     ModelFamily(
         name="catboost",
@@ -56,5 +78,6 @@ register_family(
         build=CatBoostFitter,
         flavor="mlflow.catboost",
         requirements=("catboost", "numpy", "pandas"),
+        space=space,
     )
 )

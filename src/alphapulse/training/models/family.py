@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -41,6 +41,21 @@ class ParamsFitter[P: Params]:
         return self.config.model_dump()
 
 
+class Suggester(Protocol):
+    """The part of an Optuna trial a search space asks for values: typed here so that the family modules,
+    which serving imports, do not import Optuna (serving does not have it)."""
+
+    def suggest_float(self, name: str, low: float, high: float, *, log: bool = False) -> float: ...
+
+    def suggest_int(self, name: str, low: int, high: int, *, log: bool = False) -> int: ...
+
+
+def span[N: (int, float)](low: N, high: N, configured: N) -> tuple[N, N]:
+    """A search range stretched to hold the configured value, which the search scores first: a value
+    outside its distribution would be one the sampler cannot model."""
+    return min(low, configured), max(high, configured)
+
+
 @dataclass(frozen=True)
 class ModelFamily[P: Params]:
     """One family: its params class, how to build its fitter, and how MLflow logs and loads its model.
@@ -49,6 +64,9 @@ class ModelFamily[P: Params]:
     family modules are imported by the serving ``Predictor``, and the service must not import MLflow.
     ``requirements`` are distribution names that logging pins from the running environment (MLflow's own
     inference imports the model in a subprocess and costs several seconds per model).
+    ``space`` draws one trial's params from the configured ones (kept as they are for anything it does not
+    search); a family without one is never tuned. ``fit_learns_validation`` says the fitter trains on the
+    validation rows too (nothing stops early), so a search must withhold them to score on them.
     """
 
     name: str
@@ -57,6 +75,8 @@ class ModelFamily[P: Params]:
     flavor: str
     requirements: tuple[str, ...]
     log_options: Mapping[str, Any] = field(default_factory=dict)
+    space: Callable[[Suggester, P], dict[str, Any]] | None = None
+    fit_learns_validation: bool = False
 
     def fitter(self, params: Mapping[str, Any] | P, *, seed: int, threads: int) -> Fitter:
         """The fitter for these params (validated): how a profile's families and a logged recipe are built."""

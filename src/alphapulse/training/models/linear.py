@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -13,7 +14,14 @@ from sklearn.preprocessing import StandardScaler
 
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
-from alphapulse.training.models.family import ModelFamily, Params, ParamsFitter, register_family
+from alphapulse.training.models.family import (
+    ModelFamily,
+    Params,
+    ParamsFitter,
+    Suggester,
+    register_family,
+    span,
+)
 
 
 class LinearParams(Params):
@@ -44,6 +52,12 @@ class LinearFitter(ParamsFitter[LinearParams]):
         return Fitted(model=pipeline, importance=coefficients, learning_curve=None, best_iteration=None)
 
 
+def space(trial: Suggester, configured: LinearParams) -> dict[str, Any]:
+    """Only the regularisation matters; ``max_iter`` is a convergence budget, not a modelling choice."""
+    low, high = span(1e-3, 10.0, configured.C)
+    return {**configured.model_dump(), "C": trial.suggest_float("C", low, high, log=True)}
+
+
 register_family(
     ModelFamily(
         name="linear",
@@ -54,5 +68,7 @@ register_family(
         # MLflow saves scikit-learn models with skops, which refuses types it was not told to trust; the
         # fitted imputer and scaler hold numpy dtypes.
         log_options={"skops_trusted_types": ["numpy.dtype"]},
+        space=space,
+        fit_learns_validation=True,
     )
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,14 @@ from xgboost import XGBClassifier
 
 from alphapulse.training.dataset import FloatArray
 from alphapulse.training.models.base import Fitted
-from alphapulse.training.models.family import ModelFamily, Params, ParamsFitter, register_family
+from alphapulse.training.models.family import (
+    ModelFamily,
+    Params,
+    ParamsFitter,
+    Suggester,
+    register_family,
+    span,
+)
 
 
 class XGBoostParams(Params):
@@ -51,6 +59,25 @@ class XGBoostFitter(ParamsFitter[XGBoostParams]):
         )
 
 
+def space(trial: Suggester, configured: XGBoostParams) -> dict[str, Any]:
+    """Shape and regularisation of the trees; ``n_estimators`` stays a cap that early stopping cuts short.
+
+    The weights are searched on a log scale unless configured at 0, which a log scale cannot hold.
+    """
+    rate, depth = span(0.01, 0.3, configured.learning_rate), span(2, 8, configured.max_depth)
+    child, ridge = span(1.0, 100.0, configured.min_child_weight), span(0.1, 50.0, configured.reg_lambda)
+    rows, columns = span(0.5, 1.0, configured.subsample), span(0.5, 1.0, configured.colsample_bytree)
+    return {
+        **configured.model_dump(),
+        "learning_rate": trial.suggest_float("learning_rate", *rate, log=True),
+        "max_depth": trial.suggest_int("max_depth", *depth),
+        "min_child_weight": trial.suggest_float("min_child_weight", *child, log=child[0] > 0),
+        "subsample": trial.suggest_float("subsample", *rows),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", *columns),
+        "reg_lambda": trial.suggest_float("reg_lambda", *ridge, log=ridge[0] > 0),
+    }
+
+
 register_family(
     ModelFamily(
         name="xgboost",
@@ -58,5 +85,6 @@ register_family(
         build=XGBoostFitter,
         flavor="mlflow.xgboost",
         requirements=("xgboost", "scikit-learn", "numpy", "pandas"),
+        space=space,
     )
 )
