@@ -19,12 +19,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from alphapulse import __version__
+from alphapulse import __version__, decisions
 from alphapulse.features import online_window_bars
 from alphapulse.money import to_text
 from alphapulse.pipeline.export import export_model
 from alphapulse.pipeline.instrument import Instrument
 from alphapulse.store import PREDICTIONS, make_engine
+from alphapulse.training.registry import by_alias, registered_name
+from alphapulse.training.tracking import client
 from tests.integration.conftest import RECYCLE_EVERY, Server, World
 from tests.support.processes import wait_until
 from tests.support.served_world import SYMBOL, TIMEFRAME
@@ -82,7 +84,10 @@ def test_predict_returns_the_offline_probability_bit_for_bit(world: World, serve
         age = (datetime.now(UTC) - close.to_pydatetime()).total_seconds()
         assert 0 <= age - served["age_seconds"] < 120
     assert signal["model"] == answer["model"]
-    assert signal["direction"] == ("up" if world.offline[last] >= 0.5 else "down")
+    # The served version's own decision rule (its band chosen at training) makes the call.
+    champion = by_alias(client(world.settings), registered_name(SYMBOL, TIMEFRAME), "champion")
+    assert champion is not None
+    assert signal["direction"] == decisions.call(float(world.offline[last]), champion.rule.abstain)
 
 
 def _bad(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
