@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -125,10 +124,8 @@ def test_neither_the_families_nor_tuning_nor_walk_forward_import_optuna_or_mlflo
 def test_the_timeout_bounds_the_search_but_trial_0_always_runs() -> None:
     config = _with_tuning(load_config("fast"), trials=100_000, timeout=1.0)
     fitter = _fitter("linear", config)
-    started = time.monotonic()
     tuned = tune(fitter, _split(400), config)
-    assert time.monotonic() - started < 10
-    assert 1 < len(tuned.trials) < 100_000
+    assert 1 < len(tuned.trials) < 100_000, "the timeout, not the budget, ended the search"
     instant = tune(fitter, _split(400), _with_tuning(config, trials=5, timeout=1e-9))
     assert [trial.number for trial in instant.trials] == [0]
     assert instant.params == fitter.params
