@@ -32,6 +32,8 @@ from alphapulse.serving import (
     Prediction,
     PredictRequest,
     RecycleConnections,
+    SentimentComparison,
+    SentimentRequest,
     ServingRuntime,
     SignalRequest,
     admitted,
@@ -135,6 +137,14 @@ def predict(body: PredictRequest, request: Request) -> Prediction:
     return _runtime().predict(
         body.symbol, body.timeframe, body.candles, body.headlines, client=_client(request)
     )
+
+
+@api.post("/sentiment")
+def sentiment(body: SentimentRequest) -> SentimentComparison:
+    """Each headline read by every scorer in ALPHAPULSE_SERVING_SENTIMENT_SCORERS, side by side, with how
+    far they agree; the models' features keep the one scorer their feature set names (scope
+    `sentiment`)."""
+    return _runtime().sentiment(body.headlines)
 
 
 @api.get("/models/status")

@@ -14,12 +14,19 @@ from sqlalchemy import Engine
 
 from alphapulse.settings import Settings, get_settings
 from alphapulse.store import make_engine, upgrade
+from tests.support.tiny_bert import write_tiny_bert
 
 #: The wheel installed into a fresh venv and the champion its ``alphapulse run`` trained: session fixtures
 #: shared by the e2e tests and the container tests, so one session installs and trains once.
 pytest_plugins = ["tests.support.wheel_world"]
 
 PG_ADMIN_DSN = os.environ.get("ALPHAPULSE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A FinBERT-shaped model directory (random weights) for the finbert scorer's real code path."""
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture(autouse=True)

@@ -174,6 +174,7 @@ class Settings(BaseSettings):
             "predict": "5/second;20000/day",
             "admin": "1/second;1000/day",
             "models": "5/second;100000/day",
+            "sentiment": "5/second;20000/day",
         },
         description="Default rate limits and quotas per endpoint scope, each in `limits` notation, several "
         "joined by ';' (e.g. 20/second;1000000/day); a key may carry its own (keys create --limit).",
@@ -199,6 +200,18 @@ class Settings(BaseSettings):
         description="Networks (CIDR) of reverse proxies whose X-Forwarded-For names the client address, "
         "comma-separated; the proxy itself is the client otherwise.",
     )
+    serving_sentiment_scorers: Annotated[list[str], NoDecode] = Field(
+        default=["vader"],
+        min_length=1,
+        description="Scorers /sentiment compares side by side, comma-separated (vader, finance_lexicon, "
+        "finvader, finbert); `alphapulse model bento` installs the extras they need into the Bento.",
+    )
+    finbert_model: str = Field(
+        default="ProsusAI/finbert",
+        description="The finbert scorer's model: a Hugging Face hub id or a local directory holding a "
+        "sequence-classification model and its tokenizer (HF_HUB_OFFLINE=1 never downloads).",
+    )
+    finbert_batch_size: int = Field(default=32, ge=1, description="Headlines per FinBERT forward pass.")
     shadow_challenger: bool = Field(
         default=False, description="Serve the champion and also score the challenger on every request."
     )
@@ -233,7 +246,12 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "symbols", "news_feeds", "serving_cors_origins", "serving_trusted_proxies", mode="before"
+        "symbols",
+        "news_feeds",
+        "serving_cors_origins",
+        "serving_trusted_proxies",
+        "serving_sentiment_scorers",
+        mode="before",
     )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
@@ -261,6 +279,16 @@ class Settings(BaseSettings):
         for scope, text in value.items():
             parse_limits(text, scope=scope)
         return value
+
+    @field_validator("serving_sentiment_scorers")
+    @classmethod
+    def _registered_scorers(cls, value: list[str]) -> list[str]:
+        from alphapulse.features.sentiment import scorer_names
+
+        unknown = sorted(set(value) - set(scorer_names()))
+        if unknown:
+            raise ValueError(f"unknown scorers {unknown}; registered: {', '.join(scorer_names())}")
+        return list(dict.fromkeys(value))
 
     @field_validator("serving_auth_failure_limit")
     @classmethod

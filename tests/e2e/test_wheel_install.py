@@ -20,6 +20,7 @@ def test_the_wheel_carries_the_data_the_flows_the_service_and_the_migrations(ins
     assert {"flows/ingest.py", "flows/pipeline.py", "bentos/service.py", "bentos/bentofile.yaml"} <= names
     assert "alphapulse/store/migrations/versions/0005_online_features.py" in names
     assert "alphapulse/features/default.yaml" in names
+    assert "alphapulse/features/lexicons/finvader_1.0.4.csv.gz" in names
 
 
 def test_the_installed_packages_are_the_venvs_not_the_checkouts(installed: Installed) -> None:

@@ -2,9 +2,9 @@
 
 The world (candles and headlines of the bundled data in a SQLite store, the feature set materialized, a
 champion trained and exported, the same version exported as challenger too) and the server (shadow
-scoring on, rate limits counted in a Redis database of its own, loopback trusted as a proxy so tests can
-act as several client addresses through X-Forwarded-For, CORS for one origin) are built once per session
-and shared by test_serving_service.py and test_serving_access.py.
+scoring on, three sentiment scorers compared, rate limits counted in a Redis database of its own,
+loopback trusted as a proxy so tests can act as several client addresses through X-Forwarded-For, CORS
+for one origin) are built once per session and shared by the test_serving_*.py modules here.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ MAX_AGE_BARS = "1e7"
 LIMITS_STORAGE = "redis://127.0.0.1:6379/11"
 AUTH_FAILURES = "20/minute"
 CORS_ORIGIN = "https://desk.example.com"
+#: What /sentiment compares: FinBERT is a tiny random BERT on disk (no weights can be downloaded here),
+#: loaded by every worker through the scorer's production path with the hub switched off.
+COMPARED_SCORERS = ("vader", "finvader", "finbert")
 #: Limits no test reaches, for the keys that are not about limits.
 UNLIMITED = {scope: "100000/second" for scope in SCOPES}
 
@@ -98,7 +101,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 @pytest.fixture(scope="session")
-def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(world: World, tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     redis.Redis.from_url(LIMITS_STORAGE).flushdb()
     log = tmp_path_factory.mktemp("logs") / "serve.log"
     with bentoml_serve(
@@ -114,5 +117,8 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         ALPHAPULSE_SERVING_AUTH_FAILURE_LIMIT=AUTH_FAILURES,
         ALPHAPULSE_SERVING_TRUSTED_PROXIES="127.0.0.1/32",
         ALPHAPULSE_SERVING_CORS_ORIGINS=CORS_ORIGIN,
+        ALPHAPULSE_SERVING_SENTIMENT_SCORERS=",".join(COMPARED_SCORERS),
+        ALPHAPULSE_FINBERT_MODEL=str(tiny_bert),
+        HF_HUB_OFFLINE="1",
     ) as (base, _process):
         yield Server(base, log)

@@ -29,6 +29,7 @@ KEYED = [
     ("POST", "/signal"),
     ("POST", "/predict"),
     ("POST", "/predict_batch"),
+    ("POST", "/sentiment"),
     ("GET", "/models/status"),
     ("GET", "/models/performance"),
     ("POST", "/admin/reload"),

@@ -283,7 +283,13 @@ def test_openapi_describes_the_api_and_schemathesis_finds_no_mismatch(
     document = httpx.get(f"{server.base}/docs.json").json()
     assert document["info"]["title"] == "AlphaPulse signals API"
     assert document["info"]["version"] == __version__
-    assert {tag["name"] for tag in document["tags"]} == {"signals", "models", "admin", "infrastructure"}
+    assert {tag["name"] for tag in document["tags"]} == {
+        "signals",
+        "sentiment",
+        "models",
+        "admin",
+        "infrastructure",
+    }
     assert document["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey",
         "in": "header",
@@ -299,6 +305,7 @@ def test_openapi_describes_the_api_and_schemathesis_finds_no_mismatch(
         "/predict",
         "/signal",
         "/predict_batch",
+        "/sentiment",
         "/models/status",
         "/models/performance",
         "/admin/reload",

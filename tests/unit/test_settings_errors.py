@@ -125,3 +125,12 @@ def test_request_limits_are_checked_where_they_are_set(monkeypatch: pytest.Monke
     assert message.startswith("ALPHAPULSE_SERVING_AUTH_FAILURE_LIMIT='ten a minute': limits:")
     monkeypatch.setenv("ALPHAPULSE_SERVING_AUTH_FAILURE_LIMIT", "5/minute")
     assert load_settings().serving_auth_failure_limit == "5/minute"
+
+
+def test_compared_scorers_are_registered_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = error_of(monkeypatch, ALPHAPULSE_SERVING_SENTIMENT_SCORERS="vader,finbrt")
+    assert message.startswith(
+        "ALPHAPULSE_SERVING_SENTIMENT_SCORERS='vader,finbrt': unknown scorers ['finbrt']"
+    )
+    monkeypatch.setenv("ALPHAPULSE_SERVING_SENTIMENT_SCORERS", "finbert, vader,finbert")
+    assert load_settings().serving_sentiment_scorers == ["finbert", "vader"]

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from alphapulse.store.tables import API_KEYS, utc_now
 
-SCOPES: tuple[str, ...] = ("signal", "predict", "admin", "models")
+SCOPES: tuple[str, ...] = ("signal", "predict", "admin", "models", "sentiment")
 TOKEN_PREFIX = "ap_"  # noqa: S105 (a public marker, not a secret)
 #: Longer presented tokens are refused before any parsing: an issued token is 59 characters.
 MAX_TOKEN_LENGTH = 128

@@ -571,7 +571,9 @@ def keys_create(
     name: Annotated[str, typer.Argument(help="The client's name (one active key per name)")],
     scope: Annotated[
         list[str],
-        typer.Option(help="What the key may call: signal, predict, admin, models; repeat for several"),
+        typer.Option(
+            help="What the key may call: signal, predict, sentiment, admin, models; repeat for several"
+        ),
     ],
     limit: Annotated[
         list[str] | None,

@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from alphapulse import __version__
+from alphapulse.features.sentiment import scorer_extra
 from alphapulse.serving.bundle import bento_model_name, store_of
 from alphapulse.settings import Settings, get_settings
 
@@ -88,8 +89,16 @@ def read_lock(path: Path) -> dict[str, str]:
     return pins
 
 
-def serving_requirements(lock: Path | None = None) -> list[str]:
-    """``alphapulse[serving]`` and everything it needs, transitively, as ``name==version`` lines.
+def bento_extras(settings: Settings) -> frozenset[str]:
+    """The extras the Bento installs: serving, and those of the scorers ``/sentiment`` compares."""
+    scorers = {scorer_extra(name) for name in settings.serving_sentiment_scorers}
+    return frozenset({SERVING_EXTRA} | {extra for extra in scorers if extra is not None})
+
+
+def serving_requirements(
+    lock: Path | None = None, extras: frozenset[str] = frozenset({SERVING_EXTRA})
+) -> list[str]:
+    """``alphapulse[<extras>]`` and everything it needs, transitively, as ``name==version`` lines.
 
     Markers are evaluated for this interpreter and platform (the image's: CPython on Linux). With a
     lock every package must be in it; without, this environment's versions are the pins.
@@ -98,7 +107,7 @@ def serving_requirements(lock: Path | None = None) -> list[str]:
     from packaging.utils import canonicalize_name
 
     pins = read_lock(lock) if lock is not None else None
-    wanted: list[tuple[str, frozenset[str]]] = [("alphapulse", frozenset({SERVING_EXTRA}))]
+    wanted: list[tuple[str, frozenset[str]]] = [("alphapulse", extras)]
     seen: dict[str, set[str]] = {}  # canonical name -> extras already followed
     while wanted:
         name, extras = wanted.pop()
@@ -119,7 +128,9 @@ def serving_requirements(lock: Path | None = None) -> list[str]:
         elif key in pins:
             lines.append(pins[key])
         else:
-            raise LookupError(f"{key} is needed by alphapulse[{SERVING_EXTRA}] but not pinned in {lock}")
+            raise LookupError(
+                f"{key} is needed by alphapulse[{','.join(sorted(extras))}] but not pinned in {lock}"
+            )
     return lines
 
 
@@ -192,7 +203,7 @@ def build_bento(
     settings = settings or get_settings()
     chosen = settings.symbols if symbols is None else symbols
     models = packaged_models(chosen, timeframe or settings.timeframe, settings)
-    spec = bento_spec(models, serving_requirements(lock))
+    spec = bento_spec(models, serving_requirements(lock, bento_extras(settings)))
     version = bento_version([m for m in models if m.role == "champion"], datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="alphapulse-bento-") as staging:
         context = Path(staging)

@@ -22,13 +22,17 @@ TITLE = "AlphaPulse signals API"
 DESCRIPTION = f"""Trading signals for crypto instruments from AlphaPulse's champion models.
 
 Every endpoint but the probes needs an API key, sent as `{KEY_HEADER}: <key>` or
-`Authorization: Bearer <key>`; a key carries scopes (`signal`, `predict`, `models`, `admin`) and rate
-limits (429 with `Retry-After` beyond them). Money is exact: prices travel as decimal strings, never
-floats. Every error, whatever refused the request, has one shape: `{{"error": code, "message": text,
-"field": JSON path or absent, "detail": facts of a 503 or absent}}`."""
+`Authorization: Bearer <key>`; a key carries scopes (`signal`, `predict`, `sentiment`, `models`,
+`admin`) and rate limits (429 with `Retry-After` beyond them). Money is exact: prices travel as
+decimal strings, never floats. Every error, whatever refused the request, has one shape: `{{"error":
+code, "message": text, "field": JSON path or absent, "detail": facts of a 503 or absent}}`."""
 
 TAGS = [
     {"name": "signals", "description": "Answers of the champion models (scope `signal` or `predict`)."},
+    {
+        "name": "sentiment",
+        "description": "Headline sentiment, every configured scorer side by side (scope `sentiment`).",
+    },
     {"name": "models", "description": "What is served and how it has done live (scope `models`)."},
     {"name": "admin", "description": "Operator actions (scope `admin`)."},
     {"name": "infrastructure", "description": "Probes, metrics and this document; no key needed."},
@@ -44,7 +48,7 @@ _KEYED_ERRORS: dict[int, str] = {
     HTTPStatus.UNAUTHORIZED: "No key, or one that is unknown, revoked or malformed.",
     HTTPStatus.FORBIDDEN: "The key lacks the endpoint's scope.",
     HTTPStatus.TOO_MANY_REQUESTS: "A rate limit or quota of the key is used up, the address failed to "
-    "authenticate too often, or (/predict) every compute slot stayed busy; see Retry-After.",
+    "authenticate too often, or (/predict, /sentiment) every compute slot stayed busy; see Retry-After.",
 }
 _BODY_ERRORS: dict[int, str] = {
     HTTPStatus.BAD_REQUEST: "The body does not match the schema (field: the first culprit).",

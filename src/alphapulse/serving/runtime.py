@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from alphapulse import decisions
+from alphapulse.features import get_scorer, load_config
+from alphapulse.features.sentiment_compare import compare, unanimity
 from alphapulse.serving import metrics
 from alphapulse.serving.answer import prediction
 from alphapulse.serving.bundle import ServedModel
@@ -33,9 +35,12 @@ from alphapulse.serving.schemas import (
     CandleIn,
     FeatureRowIn,
     HeadlineIn,
+    HeadlineSentiment,
     ModelSetInfo,
     PerformanceInfo,
     Prediction,
+    ScorerReading,
+    SentimentComparison,
 )
 from alphapulse.serving.scores import LatestScores, Scorer, score
 from alphapulse.serving.worker import Worker
@@ -79,6 +84,10 @@ class ServingRuntime:
             refresh_seconds=settings.serving_refresh_seconds,
             store_up=lambda: self._worker.store_reachable,
         )
+        #: ``/sentiment``'s scorers, loaded now: a missing extra or model stops the worker at start
+        #: (naming it) instead of failing requests later.
+        self._sentiment = {name: get_scorer(name) for name in settings.serving_sentiment_scorers}
+        self._neutral_band = load_config().sentiment.neutral_band
 
     @property
     def ready(self) -> bool:
@@ -100,6 +109,27 @@ class ServingRuntime:
         """Reload every worker: this one now, the others within a poll of the marker file."""
         self._worker.models.reload_everywhere()
         return self.status()
+
+    def sentiment(self, headlines: Sequence[str]) -> SentimentComparison:
+        """Each configured scorer's reading of each headline, side by side (``/sentiment``)."""
+        compared = compare(headlines, self._sentiment, self._neutral_band)
+        return SentimentComparison(
+            scorers=list(self._sentiment),
+            neutral_band=self._neutral_band,
+            unanimity=unanimity(compared) or 0.0,
+            headlines=[
+                HeadlineSentiment(
+                    text=item.text,
+                    readings=[
+                        ScorerReading(scorer=r.scorer, score=r.score, polarity=r.polarity)
+                        for r in item.readings
+                    ],
+                    consensus=item.consensus,
+                    agreement=item.agreement,
+                )
+                for item in compared
+            ],
+        )
 
     def predict(
         self,

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from alphapulse.decisions import Call
+from alphapulse.features.sentiment import Polarity
 from alphapulse.money import Price, Quantity, to_text
 
 #: The decision rule's call: "flat" inside the model's abstain band (see alphapulse.decisions).
@@ -36,6 +37,8 @@ Symbol = Annotated[str, Field(min_length=1, max_length=32, examples=["BTC/USDT"]
 #: Most candles and headlines one /predict may send (the body cap in ``serving.endpoints`` also holds).
 MAX_CANDLES = 20_000
 MAX_HEADLINES = 20_000
+#: Most headlines one /sentiment may compare: a FinBERT pass over them stays around a second on a core.
+MAX_COMPARED_HEADLINES = 64
 Timeframe = Annotated[str, Field(min_length=2, max_length=8, examples=["1h"])]
 
 
@@ -253,3 +256,32 @@ __all__ = [
     "Symbol",
     "Timeframe",
 ]
+
+
+Headline = Annotated[str, Field(min_length=1, max_length=1000, examples=["Bitcoin ETF inflows hit a record"])]
+
+
+class SentimentRequest(_Wire):
+    """``POST /sentiment``: headlines to read with every configured scorer."""
+
+    headlines: list[Headline] = Field(min_length=1, max_length=MAX_COMPARED_HEADLINES)
+
+
+class ScorerReading(_Wire):
+    scorer: str = Field(examples=["vader"])
+    score: float = Field(ge=-1, le=1, description="Compound sentiment in [-1, 1].")
+    polarity: Polarity = Field(description="The score read through the feature set's neutral band.")
+
+
+class HeadlineSentiment(_Wire):
+    text: str
+    readings: list[ScorerReading] = Field(description="One per configured scorer, in the configured order.")
+    consensus: Polarity | None = Field(description="The polarity every scorer reads; null when they differ.")
+    agreement: float = Field(description="Share of the scorers reading the most common polarity.")
+
+
+class SentimentComparison(_Wire):
+    scorers: list[str] = Field(description="ALPHAPULSE_SERVING_SENTIMENT_SCORERS, in order.")
+    neutral_band: float = Field(description="|score| below this reads neutral (the feature set's band).")
+    unanimity: float = Field(description="Share of the headlines on which every scorer agrees.")
+    headlines: list[HeadlineSentiment]

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from alphapulse.features import SentimentConfig, get_scorer, register_scorer
-from alphapulse.features.sentiment import CachedScorer, VaderScorer
+from alphapulse.features.sentiment import CachedScorer, VaderScorer, polarity
 
 
 class CountingScorer:
@@ -52,3 +52,42 @@ def test_finance_lexicon_knows_what_vader_misses() -> None:
     assert abs(vader.score(rose)) < 0.05 < finance.score(rose)
     assert finance.score(fell) < -0.05 < vader.score(fell)
     assert finance.score("Net sales did not fall") > finance.score("Net sales fell")
+
+
+def test_finvader_adds_the_financial_lexicons() -> None:
+    from alphapulse.features.finvader import SENTIBIGNOMICS_SCALE, finvader_lexicon
+
+    lexicon = finvader_lexicon()
+    assert len(lexicon) > 7000
+    assert lexicon["decreased"] == -1.5  # Henry's word list, unscaled
+    assert lexicon["abandonment"] == pytest.approx(-0.6 * SENTIBIGNOMICS_SCALE)
+    finvader, vader = get_scorer("finvader"), VaderScorer()
+    decreased = "Operating profit decreased compared with the previous quarter"
+    assert finvader.score(decreased) < -0.05 < vader.score(decreased)
+
+
+def test_batch_scorers_score_only_what_the_cache_lacks() -> None:
+    class Batching(CountingScorer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[str]] = []
+
+        def score_batch(self, texts: list[str]) -> list[float]:
+            self.batches.append(list(texts))
+            return [len(text) / 100 for text in texts]
+
+    inner = Batching()
+    cached = CachedScorer(inner)
+    assert list(cached.score_many(["a", "bb", "a"])) == [0.01, 0.02, 0.01]
+    assert list(cached.score_many(["bb", "ccc"])) == [0.02, 0.03]
+    assert inner.batches == [["a", "bb"], ["ccc"]]
+    assert inner.calls == []
+
+
+def test_polarity_reads_the_band_like_the_features() -> None:
+    assert [polarity(s, 0.05) for s in (0.05, 0.049, -0.049, -0.05)] == [
+        "positive",
+        "neutral",
+        "neutral",
+        "negative",
+    ]

@@ -12,10 +12,12 @@ import pytest
 from alphapulse.serving.bento import (
     MAX_VERSION_LENGTH,
     PackagedModel,
+    bento_extras,
     bento_version,
     package_dir,
     serving_requirements,
 )
+from alphapulse.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 LOCK = REPO / "requirements.lock"
@@ -73,12 +75,24 @@ def test_a_package_missing_from_the_lock_is_named(tmp_path: Path) -> None:
         serving_requirements(lock)
 
 
+def test_the_compared_scorers_bring_their_extras_into_the_bento() -> None:
+    """FinBERT compared in /sentiment: torch and transformers pinned in the Bento; the lexicons add nothing."""
+    lexicons = Settings(serving_sentiment_scorers=["vader", "finvader"])
+    assert bento_extras(lexicons) == {"serving"}
+    finbert = Settings(serving_sentiment_scorers=["vader", "finbert"])
+    assert bento_extras(finbert) == {"serving", "finbert"}
+    names = _names(serving_requirements(LOCK, bento_extras(finbert)))
+    assert {"torch", "transformers", "tokenizers", "bentoml"} <= names
+    assert not names & PIPELINE_ONLY
+    assert not _names(serving_requirements(LOCK)) & {"torch", "transformers"}
+
+
 def test_the_service_imports_nothing_the_bento_leaves_out() -> None:
     """Importing the service in a fresh interpreter loads none of the pipeline's libraries."""
     probe = (
         "import sys, bentos.service; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'mlflow', 'evidently', 'ccxt', "
-        "'feedparser', 'matplotlib', 's3fs', 'typer'}))"
+        "'feedparser', 'matplotlib', 's3fs', 'typer', 'torch', 'transformers'}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
