@@ -18,7 +18,8 @@ from typing import Any, Final
 #: Decimal places kept of each compound score: far finer than any neutral band, far coarser than the
 #: float64 noise of batching.
 SCORE_DECIMALS: Final = 6
-#: Tokens read per headline; headlines are short and FinBERT was fine-tuned on sentences.
+#: Tokens read per headline at most (fewer if the model has fewer positions); headlines are short and
+#: FinBERT was fine-tuned on sentences.
 MAX_TOKENS: Final = 128
 
 
@@ -48,6 +49,7 @@ class FinBertScorer:
                 f"finbert model {model!r}: its labels {sorted(labels)} lack {sorted(missing)}; a "
                 "sentiment classifier with positive and negative labels is needed"
             )
+        self._max_tokens = min(MAX_TOKENS, getattr(self._model.config, "max_position_embeddings", MAX_TOKENS))
         self._positive = labels["positive"]
         self._negative = labels["negative"]
         self._batch_size = batch_size
@@ -67,7 +69,7 @@ class FinBertScorer:
 
     def _compound(self, texts: list[str]) -> list[float]:
         encoded = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+            texts, padding=True, truncation=True, max_length=self._max_tokens, return_tensors="pt"
         )
         with self._torch.inference_mode():
             probabilities = self._model(**encoded).logits.softmax(dim=-1)

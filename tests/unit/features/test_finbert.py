@@ -86,6 +86,15 @@ def test_labels_are_found_by_name_not_position(tmp_path: Path, tiny_bert: Path) 
     )
 
 
+def test_a_headline_longer_than_the_model_reads_is_truncated_to_it(tiny_bert: Path) -> None:
+    """The tiny model has 64 positions, fewer than the 128 tokens read from a headline."""
+    from alphapulse.features.finbert import FinBertScorer
+
+    scorer = FinBertScorer(str(tiny_bert))
+    long = " ".join(["bitcoin price rose"] * 40)
+    assert scorer.score(long) == scorer.score(" ".join(["bitcoin price rose"] * 30))
+
+
 def test_a_model_without_sentiment_labels_is_refused(tmp_path: Path) -> None:
     from alphapulse.features.finbert import FinBertScorer
 
