@@ -63,6 +63,11 @@ class CachedScorer:
         self._scorer = scorer
         self._scores: dict[str, float] = {}
 
+    @property
+    def scorer(self) -> HeadlineScorer:
+        """The scorer behind the cache, for texts that must not stay in it (a service's clients')."""
+        return self._scorer
+
     def score(self, text: str) -> float:
         if text not in self._scores:
             self._scores[text] = self._scorer.score(text)

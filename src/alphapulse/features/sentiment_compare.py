@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from alphapulse.features.sentiment import CachedScorer, Polarity, polarity
+from alphapulse.features.sentiment import CachedScorer, HeadlineScorer, Polarity, polarity
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,10 @@ class Compared:
         return max(counts.values()) / len(self.readings)
 
 
-def compare(texts: Sequence[str], scorers: Mapping[str, CachedScorer], band: float) -> list[Compared]:
-    """Every headline through every scorer (each in one batch, through its cache)."""
-    scores = {name: scorer.score_many(texts) for name, scorer in scorers.items()}
+def compare(texts: Sequence[str], scorers: Mapping[str, HeadlineScorer], band: float) -> list[Compared]:
+    """Every headline through every scorer, each in one batch. A cache lives for this call only: the
+    texts are a client's, and a process-wide cache of them would grow with every request."""
+    scores = {name: CachedScorer(scorer).score_many(texts) for name, scorer in scorers.items()}
     return [
         Compared(
             text=text,

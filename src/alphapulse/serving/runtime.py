@@ -85,8 +85,9 @@ class ServingRuntime:
             store_up=lambda: self._worker.store_reachable,
         )
         #: ``/sentiment``'s scorers, loaded now: a missing extra or model stops the worker at start
-        #: (naming it) instead of failing requests later.
-        self._sentiment = {name: get_scorer(name) for name in settings.serving_sentiment_scorers}
+        #: (naming it) instead of failing requests later. The same instances as the features' (one
+        #: FinBERT per process), without their cache: ``compare`` keeps clients' texts per request only.
+        self._sentiment = {name: get_scorer(name).scorer for name in settings.serving_sentiment_scorers}
         self._neutral_band = load_config().sentiment.neutral_band
 
     @property

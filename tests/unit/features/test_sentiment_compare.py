@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from alphapulse.features.sentiment import CachedScorer
+from alphapulse.features.sentiment import get_scorer
 from alphapulse.features.sentiment_compare import compare, unanimity
 
 
@@ -14,9 +14,9 @@ class Fixed:
 
 def test_readings_side_by_side_with_their_agreement() -> None:
     scorers = {
-        "a": CachedScorer(Fixed({"up": 0.6, "mixed": 0.3, "calm": 0.0})),
-        "b": CachedScorer(Fixed({"up": 0.2, "mixed": -0.4, "calm": 0.01})),
-        "c": CachedScorer(Fixed({"up": 0.9, "mixed": 0.02, "calm": -0.04})),
+        "a": Fixed({"up": 0.6, "mixed": 0.3, "calm": 0.0}),
+        "b": Fixed({"up": 0.2, "mixed": -0.4, "calm": 0.01}),
+        "c": Fixed({"up": 0.9, "mixed": 0.02, "calm": -0.04}),
     }
     compared = compare(["up", "mixed", "calm"], scorers, band=0.05)
     up, mixed, calm = compared
@@ -31,3 +31,10 @@ def test_readings_side_by_side_with_their_agreement() -> None:
     assert (calm.consensus, calm.agreement) == ("neutral", 1.0)
     assert unanimity(compared) == 2 / 3
     assert unanimity([]) is None
+
+
+def test_the_compared_texts_do_not_stay_in_the_process_cache() -> None:
+    """A service's clients send what they like: the comparison must not grow the features' cache."""
+    vader = get_scorer("vader")
+    compare(["a headline only this test sends"], {"vader": vader.scorer}, band=0.05)
+    assert "a headline only this test sends" not in vader._scores
