@@ -36,8 +36,9 @@ from typing import Any
 import yaml
 
 from alphapulse import __version__
+from alphapulse.features import FeatureConfig
 from alphapulse.features.sentiment import scorer_extra
-from alphapulse.serving.bundle import bento_model_name, store_of
+from alphapulse.serving.bundle import CONFIG_FILE, bento_model_name, store_of
 from alphapulse.settings import Settings, get_settings
 
 BENTO_NAME = "alphapulse"
@@ -54,6 +55,8 @@ class PackagedModel:
     role: str
     mlflow_version: str
     feature_set: str
+    #: The headline scorer its feature set computes sentiment with: the Bento must be able to load it.
+    scorer: str
 
 
 def package_dir(name: str) -> Path:
@@ -89,10 +92,12 @@ def read_lock(path: Path) -> dict[str, str]:
     return pins
 
 
-def bento_extras(settings: Settings) -> frozenset[str]:
-    """The extras the Bento installs: serving, and those of the scorers ``/sentiment`` compares."""
-    scorers = {scorer_extra(name) for name in settings.serving_sentiment_scorers}
-    return frozenset({SERVING_EXTRA} | {extra for extra in scorers if extra is not None})
+def bento_extras(settings: Settings, models: Iterable[PackagedModel] = ()) -> frozenset[str]:
+    """The extras the Bento installs: serving, and those of the scorers its models' features use and
+    ``/sentiment`` compares."""
+    names = {*settings.serving_sentiment_scorers, *(model.scorer for model in models)}
+    extras = {scorer_extra(name) for name in names}
+    return frozenset({SERVING_EXTRA} | {extra for extra in extras if extra is not None})
 
 
 def serving_requirements(
@@ -161,6 +166,9 @@ def packaged_models(symbols: Iterable[str], timeframe: str, settings: Settings) 
                     role=role,
                     mlflow_version=str(labels["mlflow_version"]),
                     feature_set=str(labels["feature_set"]),
+                    scorer=FeatureConfig.model_validate_json(
+                        Path(model.path_of(CONFIG_FILE)).read_text(encoding="utf-8")
+                    ).sentiment.scorer,
                 )
             )
     return models
@@ -203,7 +211,7 @@ def build_bento(
     settings = settings or get_settings()
     chosen = settings.symbols if symbols is None else symbols
     models = packaged_models(chosen, timeframe or settings.timeframe, settings)
-    spec = bento_spec(models, serving_requirements(lock, bento_extras(settings)))
+    spec = bento_spec(models, serving_requirements(lock, bento_extras(settings, models)))
     version = bento_version([m for m in models if m.role == "champion"], datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="alphapulse-bento-") as staging:
         context = Path(staging)

