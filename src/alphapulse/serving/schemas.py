@@ -37,7 +37,8 @@ Symbol = Annotated[str, Field(min_length=1, max_length=32, examples=["BTC/USDT"]
 #: Most candles and headlines one /predict may send (the body cap in ``serving.endpoints`` also holds).
 MAX_CANDLES = 20_000
 MAX_HEADLINES = 20_000
-#: Most headlines one /sentiment may compare: a FinBERT pass over them stays around a second on a core.
+#: Most headlines one /sentiment may compare: it bounds the work of one request (each scorer reads them
+#: all; FinBERT in batches of at most 128 tokens per headline).
 MAX_COMPARED_HEADLINES = 64
 Timeframe = Annotated[str, Field(min_length=2, max_length=8, examples=["1h"])]
 
