@@ -7,6 +7,7 @@ code path's, not a finance model's judgement.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,16 @@ def test_the_lexicons_disagree_where_finance_speaks(world: World, server: Server
     readings = {r["scorer"]: r["polarity"] for r in body["headlines"][0]["readings"]}
     assert (readings["vader"], readings["finvader"]) == ("positive", "negative")
     assert body["headlines"][0]["consensus"] is None
+
+
+def test_the_largest_valid_request_fits_the_body_cap(world: World, server: Server) -> None:
+    """Every headline at its longest, every character sent as a JSON \\u escape: accepted, not 413."""
+    headline = "é" * 1000
+    body = json.dumps({"headlines": [headline] * MAX_COMPARED_HEADLINES}, ensure_ascii=True)
+    with server.client(world.token) as http:
+        response = http.post("/sentiment", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["headlines"]) == MAX_COMPARED_HEADLINES
 
 
 @pytest.mark.parametrize(

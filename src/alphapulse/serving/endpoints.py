@@ -29,8 +29,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     # 2,002 candles (a full window, the most a client ever needs to send) are about 290 KiB of JSON.
     "/predict": Endpoint("predict", 1 * MIB, "signals", limited=True),
     "/predict_batch": Endpoint("predict", 4 * MIB, "signals"),
-    # 64 headlines of at most 1,000 characters (schemas.MAX_COMPARED_HEADLINES), escaped: under 256 KiB.
-    "/sentiment": Endpoint("sentiment", 256 * KIB, "sentiment", limited=True),
+    # 64 headlines of at most 1,000 characters (schemas.MAX_COMPARED_HEADLINES), each character \u-escaped
+    # at worst (6 bytes): 384,000 bytes.
+    "/sentiment": Endpoint("sentiment", 512 * KIB, "sentiment", limited=True),
     "/models/status": Endpoint("models", 0, "models"),
     "/models/performance": Endpoint("models", 0, "models"),
     "/admin/reload": Endpoint("admin", 1 * KIB, "admin"),
